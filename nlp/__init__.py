@@ -1,0 +1,42 @@
+"""The spinecontext spaCy pipeline, built from the rule files in ``patterns/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Union
+
+import spacy
+from spacy.language import Language
+
+from . import extensions  # noqa: F401  (registers extensions)
+# Importing the component modules registers their factories even where the
+# package's entry points are not installed (e.g. running from a source tree).
+from . import age, assertion, attributes, findings, levels, sections, sentences  # noqa: F401
+
+#: Pipeline components, in order.
+PIPE_NAMES = (
+    "spinecontext_sections",
+    "spinecontext_sentences",
+    "spinecontext_levels",
+    "spinecontext_findings",
+    "spinecontext_assertion",
+    "spinecontext_attributes",
+    "spinecontext_age",
+)
+
+#: spaCy refuses longer texts; reports above this are rejected with a clear error.
+MAX_CHARS = 1_000_000
+
+
+def build(patterns_dir: Optional[Union[str, Path]] = None) -> Language:
+    """A new ``Language`` with every spinecontext component.
+
+    patterns_dir: a folder of rule files laid out like ``patterns/`` to use
+    instead of the packaged rules (for editing and testing rules).
+    """
+    nlp = spacy.blank("en")
+    nlp.max_length = MAX_CHARS
+    cfg = {"patterns_dir": str(patterns_dir) if patterns_dir else None}
+    for name in PIPE_NAMES:
+        nlp.add_pipe(name, config=cfg)
+    return nlp

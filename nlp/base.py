@@ -1,0 +1,73 @@
+"""Shared plumbing of spinecontext components: rule directory and to/from_disk."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Iterable, Optional, Union
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from . import extensions, rules
+
+
+class RuleComponent:
+    """A pipeline component whose behaviour comes from files in ``patterns/``.
+
+    ``to_disk`` copies the rule files the component reads into the saved
+    pipeline, and ``from_disk`` reads them back, so a saved pipeline carries
+    its rules and ``spacy.load(dir)`` behaves exactly as the pipeline that was
+    saved, even if the package's own rule files change later.
+    """
+
+    kind: str = ""
+
+    def __init__(self, nlp: Language, name: str, *, patterns_dir: Optional[str] = None) -> None:
+        extensions.register()
+        self.name = name
+        self.patterns_dir = patterns_dir
+        self._load(rules.resolve_dir(patterns_dir))
+
+    def _load(self, directory: Path) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _files(self, directory: Path) -> Iterable[Path]:
+        for pattern in rules.FILES[self.kind]:
+            yield from sorted(directory.glob(pattern))
+
+    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
+        path = Path(path)
+        source = rules.resolve_dir(self.patterns_dir)
+        for f in self._files(source):
+            target = path / f.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, target)
+
+    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> "RuleComponent":
+        path = Path(path)
+        if any(path.iterdir()):
+            self._load(path)
+        return self
+
+
+def sentence_index(sentences: list[list[int]], pos: int) -> int:
+    """Index of the sentence holding character ``pos`` (binary search)."""
+    lo, hi = 0, len(sentences) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if sentences[mid][0] <= pos:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def set_finding_spans(doc: Doc, findings: list[dict]) -> None:
+    """Mirror the finding records as labelled spans in ``doc.spans["spine_findings"]``."""
+    spans = []
+    for f in findings:
+        span = doc.char_span(f["start"], f["end"], label=f["finding"], alignment_mode="expand")
+        if span is not None and len(span):
+            spans.append(span)
+    doc.spans["spine_findings"] = spans

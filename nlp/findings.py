@@ -1,0 +1,221 @@
+"""Findings: match the finding rules and tie each mention to its levels.
+
+All unconditional patterns of all findings are joined into one regular
+expression and matched in one pass over the report; patterns with conditions
+("nerve roots" only after a verb of compression) form a second pass. Each
+mention is then placed in its sentence and section and linked to levels:
+
+1. a level group right after it ("disc bulge noted at L4-L5");
+2. else the nearest group before it in the sentence ("L4-L5: disc bulge");
+3. else the nearest group after it in the sentence;
+4. else the level header whose scope holds it;
+5. else no level.
+
+Disc findings prefer disc levels, vertebral findings prefer vertebrae.
+Mentions only at cervical/thoracic levels, or unlevelled under a non-lumbar
+exam title, are dropped: spinecontext is about the lumbar spine.
+"""
+
+
+import re
+from pathlib import Path
+from typing import Optional
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from . import rules
+from .base import RuleComponent, sentence_index, set_finding_spans
+from .levels import Spine
+
+#: Words allowed between a finding and the level group that follows it for
+#: that group to be "right after" the finding.
+ADJACENT = re.compile(
+    r"(?:[\s,:(\-]|\b(?:is|are|was|were|also|again|\w+ly|seen|not?e?d?|notred|present|identified|"
+    r"demonstrated|visuali[sz]ed|at|in|of|from|involving|on|the|levels?|both|disc|space|mainly|"
+    r"mostly|largest|especially|particularly|predominantly|most|marked|prominent)\b)*$",
+    re.IGNORECASE,
+)
+NON_LUMBAR_REGIONS = {"cervical", "thoracic", "other"}
+
+
+class FindingMatcher(RuleComponent):
+    kind = "findings"
+
+    def _load(self, directory: Path) -> None:
+        self.rules = {r.id: r for r in rules.load_findings(directory)}
+        levels = rules.load_levels(directory)
+        self.spine = Spine(levels)
+        self.not_under_header = re.compile(levels.not_under_header, rules.FLAGS)
+        plain: list[str] = []
+        cond: list[str] = []
+        self.plain_specs: list[tuple[str, rules.PatternSpec]] = []
+        self.cond_specs: list[tuple[str, rules.PatternSpec, Optional[re.Pattern], Optional[re.Pattern]]] = []
+        for rule in self.rules.values():
+            where = f"findings/{rule.id}"
+            for spec in rule.patterns:
+                rx = rules.expand(spec.regex, directory, where)
+                if spec.conditional:
+                    cond.append(f"(?P<c{len(cond)}>{rx})")
+                    self.cond_specs.append((
+                        rule.id, spec,
+                        rules.compile_rx(spec.preceded_by, directory, where) if spec.preceded_by else None,
+                        rules.compile_rx(spec.sentence_has, directory, where) if spec.sentence_has else None,
+                    ))
+                else:
+                    plain.append(f"(?P<p{len(plain)}>{rx})")
+                    self.plain_specs.append((rule.id, spec))
+        self.plain = re.compile("|".join(plain), rules.FLAGS) if plain else None
+        self.cond = re.compile("|".join(cond), rules.FLAGS) if cond else None
+        self.vetoes = {
+            r.id: [rules.compile_rx(v, directory, f"findings/{r.id}/veto") for v in r.veto]
+            for r in self.rules.values() if r.veto
+        }
+
+    # -- matching ---------------------------------------------------------------
+    def match(self, text: str, sents: list[list[int]]) -> list[dict]:
+        found: list[dict] = []
+        if self.plain is not None:
+            for m in self.plain.finditer(text):
+                fid, spec = self.plain_specs[int(m.lastgroup[1:])]
+                found.append(self._mention(fid, spec, m))
+        if self.cond is not None:
+            taken = {(f["finding"], f["start"]) for f in found}
+            spans = [(f["start"], f["end"], f["finding"]) for f in found]
+            for m in self.cond.finditer(text):
+                fid, spec, before, has = self.cond_specs[int(m.lastgroup[1:])]
+                s0, s1 = sents[sentence_index(sents, m.start())] if sents else (0, len(text))
+                if before is not None and not before.search(text, max(s0, m.start() - spec.within), m.start()):
+                    continue
+                if has is not None and not has.search(text, s0, s1):
+                    continue
+                if (fid, m.start()) in taken or any(
+                    f == fid and a < m.end() and m.start() < b for a, b, f in spans
+                ):
+                    continue
+                found.append(self._mention(fid, spec, m))
+        if self.vetoes:
+            kept = []
+            for f in found:
+                vetoes = self.vetoes.get(f["finding"])
+                if vetoes and sents:
+                    s0, s1 = sents[sentence_index(sents, f["start"])]
+                    if any(
+                        vm.start() < f["end"] and f["start"] < vm.end()
+                        for v in vetoes for vm in v.finditer(text, s0, s1)
+                    ):
+                        continue
+                kept.append(f)
+            found = kept
+        found.sort(key=lambda f: (f["start"], f["end"]))
+        return found
+
+    @staticmethod
+    def _mention(fid: str, spec: rules.PatternSpec, m: re.Match) -> dict:
+        return {"finding": fid, "start": m.start(), "end": m.end(), "text": m.group(),
+                "fixed_assertion": spec.assertion}
+
+    # -- levels -------------------------------------------------------------------
+    def link_levels(self, f: dict, rule: rules.FindingRule, sent: list[int],
+                    groups: list[dict], text: str) -> list[str]:
+        if rule.level_kind == "none":
+            return []
+        s0, s1 = sent
+        fs, fe = f["start"], f["end"]
+        in_sent = [g for g in groups if s0 <= g["start"] < s1]
+        chosen: Optional[dict] = None
+        if in_sent:
+            cands = self._prefer(in_sent, rule.level_kind)
+            inside = [g for g in cands if fs <= g["start"] < fe]
+            after = [g for g in cands if g["start"] >= fe]
+            before = [g for g in cands if g["end"] <= fs]
+            if inside:
+                chosen = inside[0]
+            elif after and len(text[fe:after[0]["start"]]) <= 60 and ADJACENT.match(text, fe, after[0]["start"]):
+                chosen = after[0]
+            elif before:
+                chosen = before[-1]
+            elif after:
+                chosen = after[0]
+        if chosen is None and not self.not_under_header.search(text, s0, s1):
+            scoped = [g for g in groups if g["header"] and g["start"] < fs and fs < (g["scope_end"] or 0)]
+            if scoped:
+                chosen = scoped[-1]
+        if chosen is None:
+            return []
+        levels = chosen["levels"]
+        discs = [lv for lv in levels if Spine.is_disc(lv)]
+        bodies = [lv for lv in levels if not Spine.is_disc(lv)]
+        if rule.level_kind == "disc" and discs:
+            levels = discs
+        elif rule.level_kind == "vertebra" and bodies:
+            levels = bodies
+        if rule.single_vertebra == "disc_below" and not discs:
+            levels = [f"{v}-{self.spine.below(v)}" for v in bodies if self.spine.below(v)]
+        return levels
+
+    @staticmethod
+    def _prefer(groups: list[dict], kind: str) -> list[dict]:
+        if kind == "disc":
+            pref = [g for g in groups if any("-" in lv for lv in g["levels"])]
+        elif kind == "vertebra":
+            pref = [g for g in groups if any("-" not in lv for lv in g["levels"])]
+        else:
+            pref = []
+        return pref or groups
+
+    # -- pipeline -----------------------------------------------------------------
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc.text
+        sents = doc._.spine_sentences or [[0, len(text)]]
+        sections = doc._.spine_sections or [
+            {"name": "findings", "kind": "findings", "region": None, "start": 0, "end": len(text)}
+        ]
+        groups = doc._.spine_levels or []
+        out: list[dict] = []
+        for f in self.match(text, sents):
+            rule = self.rules[f["finding"]]
+            si = sentence_index(sents, f["start"])
+            section = _section_at(sections, f["start"])
+            levels = self.link_levels(f, rule, sents[si], groups, text)
+            lumbar = [lv for lv in levels if lv in self.spine.lumbar]
+            if levels and not lumbar:
+                continue  # stated only at cervical or thoracic levels
+            if not levels and section.get("region") in NON_LUMBAR_REGIONS:
+                continue  # under a cervical, thoracic or other-exam title
+            f.update({
+                "levels": lumbar,
+                "section": section["name"],
+                "section_kind": section["kind"],
+                "sentence": si,
+                "group": rule.group,
+                "label": rule.label,
+            })
+            out.append(f)
+        doc._.spine_findings = out
+        set_finding_spans(doc, out)
+        return doc
+
+
+def _section_at(sections: list[dict], pos: int) -> dict:
+    found = sections[0]
+    for s in sections:
+        if s["start"] <= pos:
+            found = s
+        else:
+            break
+    return found
+
+
+@Language.factory(
+    "spinecontext_findings",
+    default_config={"patterns_dir": None},
+    requires=["doc._.spine_sections", "doc._.spine_sentences", "doc._.spine_levels"],
+    assigns=["doc._.spine_findings", "doc.spans"],
+)
+def make_findings(nlp: Language, name: str, patterns_dir: Optional[str]) -> FindingMatcher:
+    """Find every taxonomy finding and link it to its vertebral levels.
+
+    patterns_dir: folder of rule files to use instead of the packaged ones.
+    """
+    return FindingMatcher(nlp, name, patterns_dir=patterns_dir)

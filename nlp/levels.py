@@ -1,0 +1,229 @@
+"""Vertebral levels: every spelling, lists, ranges and level headers.
+
+A level *mention* is one spelling ("L4/5", "D12/L1", "L45", "lumbosacral
+junction"); mentions joined by "and", "&" or commas form a *group* ("L3-L4,
+L4-L5 and L5-S1 levels"); "through"/"to" makes a range. A group at the start of
+a line followed by a colon (or alone on its line) is a *header*: findings below
+it take its levels up to the next header, a blank line or a new section.
+"""
+
+
+import re
+from pathlib import Path
+from typing import Optional
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from . import rules
+from .base import RuleComponent
+
+#: One spelling of a level: a vertebra, optionally followed by a second one
+#: ("L4-5", "L4/L5", "L4 on L5", "L5S1", "L45" is split in code).
+MENTION = re.compile(
+    r"(?:(?<![A-Za-z0-9])|(?<=\bat))(?P<a>[CTDLS])\s?(?P<an>\d{1,2})"
+    r"(?:\s*(?:-|–|—|/|\\|\s(?:on|over|upon)\s)\s*(?P<b>[CTDLS])?\s?(?P<bn>\d{1,2})"
+    r"|(?P<b2>[LS])(?P<bn2>\d))?"
+    r"(?![0-9])",
+    re.IGNORECASE,
+)
+MAX_NUMBER = {"C": 7, "T": 12, "L": 6, "S": 5}
+
+
+class Spine:
+    """Level names and arithmetic (next vertebra, disc ranges)."""
+
+    def __init__(self, data: rules.LevelsFile) -> None:
+        self.order = list(data.order)
+        self.index = {v: i for i, v in enumerate(self.order)}
+        self.aliases = {k.upper(): v.upper() for k, v in data.letter_aliases.items()}
+        self.lumbar = frozenset(data.lumbar)
+
+    def vertebra(self, letter: str, number: str) -> Optional[str]:
+        letter = self.aliases.get(letter.upper(), letter.upper())
+        name = f"{letter}{int(number)}"
+        return name if name in self.index else None
+
+    def below(self, v: str) -> Optional[str]:
+        """The vertebra below ``v``; L5 is followed by S1 (L6 only when written)."""
+        if v == "L5":
+            return "S1"
+        i = self.index[v] + 1
+        return self.order[i] if i < len(self.order) else None
+
+    def discs_between(self, upper: str, lower: str) -> list[str]:
+        """Disc levels from vertebra ``upper`` down to vertebra ``lower``."""
+        out = []
+        v = upper
+        guard = 0
+        while v is not None and v != lower and guard < 40:
+            nxt = self.below(v)
+            if nxt is None:
+                break
+            if v == "L5" and lower == "L6":
+                nxt = "L6"
+            out.append(f"{v}-{nxt}")
+            v = nxt
+            guard += 1
+        return out if v == lower else []
+
+    def pair(self, upper: str, lower: str) -> list[str]:
+        if self.index[lower] < self.index[upper]:
+            upper, lower = lower, upper
+        if upper == lower:
+            return [upper]
+        if lower == "L6" and upper == "L5" or upper == "L6" and lower == "S1":
+            return [f"{upper}-{lower}"]
+        return self.discs_between(upper, lower) or [f"{upper}-{lower}"]
+
+    def expand_range(self, first: list[str], last: list[str]) -> list[str]:
+        """Levels of "<first> through <last>", discs or vertebrae."""
+        a, b = first[0], last[-1]
+        if "-" in a and "-" in b:
+            upper, lower = a.split("-")[0], b.split("-")[1]
+            if self.index[upper] < self.index[lower]:
+                return self.discs_between(upper, lower) or first + last
+        if "-" not in a and "-" not in b and self.index[a] < self.index[b]:
+            return self.order[self.index[a]: self.index[b] + 1]
+        return first + last
+
+    @staticmethod
+    def is_disc(level: str) -> bool:
+        return "-" in level
+
+
+class LevelFinder(RuleComponent):
+    kind = "levels"
+
+    def _load(self, directory: Path) -> None:
+        data = rules.load_levels(directory)
+        self.spine = Spine(data)
+        self.named = [(re.compile(n.pattern, rules.FLAGS), n.level) for n in data.named]
+        self.list_joiner = re.compile(data.list_joiner, rules.FLAGS)
+        self.range_joiner = re.compile(data.range_joiner, rules.FLAGS)
+        self.range_prefix = re.compile(data.range_prefix, rules.FLAGS)
+        self.not_after = re.compile(data.not_a_level_after, rules.FLAGS)
+        self.not_before = re.compile(data.not_a_level_before, rules.FLAGS)
+        self.header_after = re.compile(data.header_after, rules.FLAGS)
+        self.line_start_before = re.compile(data.sentence_header_before, rules.FLAGS)
+
+    # -- mentions -----------------------------------------------------------
+    def mentions(self, text: str) -> list[tuple[int, int, list[str]]]:
+        spine = self.spine
+        out: list[tuple[int, int, list[str]]] = []
+        for m in MENTION.finditer(text):
+            a, an = m.group("a"), m.group("an")
+            b = m.group("b") or m.group("b2")
+            bn = m.group("bn") or m.group("bn2")
+            letter = a.upper()
+            if bn is None and len(an) == 2 and int(an) > MAX_NUMBER.get(spine.aliases.get(letter, letter), 12):
+                an, bn, b = an[0], an[1], None  # "L45" -> L4, 5
+            upper = spine.vertebra(a, an)
+            if upper is None:
+                continue
+            if bn is None:
+                # a lone vertebra: a nerve root ("S1 nerve root") or an MRI
+                # sequence ("T2 signal") is not a level
+                if self.not_after.match(text, m.end()) or self.not_before.search(
+                    text, max(0, m.start() - 12), m.start()
+                ):
+                    continue
+                out.append((m.start(), m.end(), [upper]))
+                continue
+            lower = spine.vertebra(b or a, bn)
+            if lower is None:
+                continue
+            out.append((m.start(), m.end(), spine.pair(upper, lower)))
+        for rx, level in self.named:
+            for m in rx.finditer(text):
+                out.append((m.start(), m.end(), [level]))
+        out.sort()
+        return out
+
+    # -- groups and headers ---------------------------------------------------
+    def groups(self, text: str) -> list[dict]:
+        groups: list[dict] = []
+        for start, end, levels in self.mentions(text):
+            if groups:
+                g = groups[-1]
+                between = text[g["end"]:start]
+                if len(between) <= 30 and "\n" not in between.strip(" \t,"):
+                    if self.range_joiner.match(between):
+                        g["levels"] = _unique(g["levels"][:-1] + self.spine.expand_range(g["levels"][-1:], levels))
+                        g["end"] = end
+                        continue
+                    if self.list_joiner.match(between):
+                        g["levels"] = _unique(g["levels"] + levels)
+                        g["end"] = end
+                        continue
+            groups.append({"levels": list(levels), "start": start, "end": end,
+                           "header": None, "scope_end": None})
+        return groups
+
+    def mark_headers(self, text: str, groups: list[dict], boundaries: list[int]) -> None:
+        """Find level headers and the end of the text each one governs."""
+        n = len(text)
+        headers = []
+        for g in groups:
+            line_start = max(text.rfind("\n", 0, g["start"]) + 1, text.rfind("//", 0, g["start"]) + 2, 0)
+            prefix = text[line_start:g["start"]]
+            if len(prefix) > 40 or not self.line_start_before.match(prefix):
+                continue
+            if self.header_after.match(text, g["end"]):
+                g["header"] = "block"
+            else:
+                g["header"] = "line"
+            headers.append(g)
+        for i, g in enumerate(headers):
+            end = n
+            if i + 1 < len(headers):
+                end = headers[i + 1]["start"]
+            if g["header"] == "block":
+                blank = _BLANK.search(text, g["end"])
+                if blank:
+                    end = min(end, blank.start())
+            else:
+                nl = text.find("\n", g["end"])
+                if nl != -1:
+                    end = min(end, nl)
+            for b in boundaries:
+                if g["end"] < b < end:
+                    end = b
+                    break
+            g["scope_end"] = end
+
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc.text
+        groups = self.groups(text)
+        boundaries = [s["start"] for s in (doc._.spine_sections or [])]
+        self.mark_headers(text, groups, boundaries)
+        doc._.spine_levels = groups
+        spans = []
+        for g in groups:
+            span = doc.char_span(g["start"], g["end"], label="LEVEL", alignment_mode="expand")
+            if span is not None and len(span):
+                spans.append(span)
+        doc.spans["spine_levels"] = spans
+        return doc
+
+
+_BLANK = re.compile(r"\n[ \t]*\n")
+
+
+def _unique(items: list[str]) -> list[str]:
+    seen = set()
+    return [x for x in items if not (x in seen or seen.add(x))]
+
+
+@Language.factory(
+    "spinecontext_levels",
+    default_config={"patterns_dir": None},
+    requires=["doc._.spine_sections"],
+    assigns=["doc._.spine_levels", "doc.spans"],
+)
+def make_levels(nlp: Language, name: str, patterns_dir: Optional[str]) -> LevelFinder:
+    """Find vertebral levels, level lists, ranges and level headers.
+
+    patterns_dir: folder of rule files to use instead of the packaged ones.
+    """
+    return LevelFinder(nlp, name, patterns_dir=patterns_dir)

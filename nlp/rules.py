@@ -1,0 +1,392 @@
+"""Load, validate and compile the rule files in ``patterns/``.
+
+Every file is checked against a schema (pydantic models with no unknown keys)
+and every regular expression is compiled on load, so a typo in a rule file
+fails at start-up with the file, the rule and the problem named, never in the
+middle of a batch.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal, Optional, Union
+
+import srsly
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+#: The 30 finding ids of ../shared/TAXONOMY.md. The rule files may add findings;
+#: they may not drop or rename these.
+TAXONOMY_IDS = (
+    "disc_degeneration", "disc_desiccation", "disc_height_loss", "disc_bulge",
+    "disc_protrusion", "disc_extrusion", "disc_herniation", "annular_fissure",
+    "facet_arthropathy", "spondylolisthesis", "spondylolysis",
+    "central_canal_stenosis", "thecal_sac_compression", "foraminal_stenosis",
+    "lateral_recess_stenosis", "nerve_root_compression", "modic_change",
+    "schmorl_node", "osteophyte", "ligamentum_flavum_hypertrophy", "scoliosis",
+    "lordosis_change", "synovial_cyst", "perineural_cyst", "hemangioma",
+    "transitional_vertebra", "fracture", "malignancy", "infection",
+    "cauda_equina_compression",
+)
+
+ASSERTIONS = ("present", "absent", "possible", "historical")
+FLAGS = re.IGNORECASE
+MACRO = re.compile(r"<<(\w+)>>")
+
+
+class RuleFileError(ValueError):
+    """A rule file is missing, malformed, or holds an invalid rule."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_regex(value: str) -> str:
+    # Macros are expanded later; check what can be checked here.
+    try:
+        re.compile(MACRO.sub("x", value), FLAGS)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+    return value
+
+
+Regex = str
+
+
+# --- vocabulary -------------------------------------------------------------
+class VocabularyFile(_Strict):
+    version: int
+    terms: dict[str, Regex]
+
+    @field_validator("terms")
+    @classmethod
+    def _terms(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, rx in v.items():
+            if MACRO.search(rx):
+                raise ValueError(f"term {name!r} uses <<...>>; terms cannot nest")
+            _check_regex(rx)
+        return v
+
+
+# --- sections ---------------------------------------------------------------
+class SectionHeader(_Strict):
+    name: str
+    kind: Literal["history", "technique", "comparison", "findings", "exam"]
+    pattern: Regex
+    _v = field_validator("pattern")(_check_regex)
+
+
+class RegionPattern(_Strict):
+    region: Literal["lumbar", "cervical", "thoracic", "other"]
+    pattern: Regex
+    _v = field_validator("pattern")(_check_regex)
+
+
+class Regions(_Strict):
+    max_words: int = Field(ge=1)
+    title_words: Regex
+    not_title: Regex
+    patterns: list[RegionPattern]
+
+
+class SectionsFile(_Strict):
+    version: int
+    headers: list[SectionHeader]
+    regions: Regions
+
+
+# --- sentences --------------------------------------------------------------
+class SentencesFile(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    version: int
+    break_: Regex = Field(alias="break")
+    keep: Regex
+    continuation: Regex
+    _v = field_validator("break_", "keep", "continuation")(_check_regex)
+
+
+# --- levels -----------------------------------------------------------------
+class NamedLevel(_Strict):
+    pattern: Regex
+    level: str
+    _v = field_validator("pattern")(_check_regex)
+
+
+class LevelsFile(_Strict):
+    version: int
+    order: list[str]
+    lumbar: list[str]
+    letter_aliases: dict[str, str] = {}
+    named: list[NamedLevel] = []
+    list_joiner: Regex
+    range_joiner: Regex
+    range_prefix: Regex
+    not_a_level_after: Regex
+    not_a_level_before: Regex
+    header_after: Regex
+    sentence_header_before: Regex
+    not_under_header: Regex
+    _v = field_validator(
+        "not_under_header", "list_joiner", "range_joiner", "range_prefix", "not_a_level_after",
+        "not_a_level_before", "header_after", "sentence_header_before",
+    )(_check_regex)
+
+
+# --- findings ---------------------------------------------------------------
+class PatternSpec(_Strict):
+    regex: Regex
+    preceded_by: Optional[Regex] = None
+    within: int = Field(default=80, ge=1, le=400)
+    sentence_has: Optional[Regex] = None
+    assertion: Optional[Literal["present", "absent", "possible", "historical"]] = None
+    _v = field_validator("regex", "preceded_by", "sentence_has")(
+        lambda v: v if v is None else _check_regex(v)
+    )
+
+    @property
+    def conditional(self) -> bool:
+        return self.preceded_by is not None or self.sentence_has is not None
+
+
+class FindingRule(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    group: Literal["common", "incidental", "red_flag"]
+    level_kind: Literal["disc", "vertebra", "any", "none"]
+    single_vertebra: Literal["keep", "disc_below"] = "keep"
+    patterns: list[Union[Regex, PatternSpec]] = Field(min_length=1)
+    veto: list[Regex] = []
+    yields_to: list[str] = []
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns(cls, v: list) -> list[PatternSpec]:
+        out = []
+        for p in v:
+            if isinstance(p, str):
+                p = PatternSpec(regex=_check_regex(p))
+            out.append(p)
+        return out
+
+    _vv = field_validator("veto")(lambda v: [_check_regex(x) for x in v])
+
+
+class FindingsFile(_Strict):
+    version: int
+    findings: list[FindingRule]
+
+
+# --- context ----------------------------------------------------------------
+class ContextRule(_Strict):
+    literal: Optional[str] = None
+    pattern: Optional[Regex] = None
+    category: Literal[
+        "NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "PSEUDO", "TERMINATE"
+    ]
+    direction: Literal["forward", "backward", "bidirectional"] = "forward"
+    max_scope: int = Field(default=10, ge=1, le=60)
+
+    def model_post_init(self, __context) -> None:
+        if (self.literal is None) == (self.pattern is None):
+            raise ValueError("a context rule needs exactly one of 'literal' or 'pattern'")
+        if self.pattern is not None:
+            _check_regex(self.pattern)
+
+    @property
+    def regex(self) -> str:
+        if self.pattern is not None:
+            return self.pattern
+        words = [re.escape(w) for w in self.literal.split()]
+        return r"\b" + r"\s+".join(words) + r"\b"
+
+
+class ContextFile(_Strict):
+    version: int
+    rules: list[ContextRule]
+
+
+# --- attributes -------------------------------------------------------------
+class SeverityWords(_Strict):
+    mild: Regex
+    moderate: Regex
+    severe: Regex
+    not_severity: Regex
+
+
+class LateralityWords(_Strict):
+    left: Regex
+    right: Regex
+    bilateral: Regex
+    central: Regex
+
+
+class AttributesFile(_Strict):
+    version: int
+    window_before: int = Field(ge=0, le=400)
+    window_after: int = Field(ge=0, le=400)
+    severity: SeverityWords
+    laterality: LateralityWords
+    position: dict[str, Regex]
+    grade: Regex
+    modic_type: Regex
+    listhesis_direction: dict[str, Regex]
+
+
+class AgeFile(_Strict):
+    version: int
+    min_age: int
+    max_age: int
+    patterns: list[Regex]
+
+    @field_validator("patterns")
+    @classmethod
+    def _named(cls, v: list[str]) -> list[str]:
+        for p in v:
+            _check_regex(p)
+            if "(?P<age>" not in p:
+                raise ValueError(f"age pattern {p!r} has no group named 'age'")
+        return v
+
+
+# --- loading ----------------------------------------------------------------
+def default_patterns_dir() -> Path:
+    """The rule files shipped with the package (found via importlib.resources)."""
+    return Path(str(resources.files("spinecontext.patterns")))
+
+
+def resolve_dir(patterns_dir: Optional[Union[str, Path]]) -> Path:
+    return Path(patterns_dir) if patterns_dir else default_patterns_dir()
+
+
+def _read(path: Path, model: type[BaseModel]) -> BaseModel:
+    if not path.is_file():
+        raise RuleFileError(f"{path}: rule file not found")
+    try:
+        data = srsly.read_yaml(path)
+    except Exception as exc:  # ruamel raises many types
+        raise RuleFileError(f"{path}: not valid YAML ({exc.__class__.__name__})") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise RuleFileError(f"{path}: {where}: {first['msg']}") from None
+
+
+@lru_cache(maxsize=16)
+def load_vocabulary(directory: Path) -> VocabularyFile:
+    return _read(directory / "vocabulary.yaml", VocabularyFile)
+
+
+def expand(regex: str, directory: Path, where: str = "") -> str:
+    """Replace ``<<name>>`` with the vocabulary term of that name."""
+    terms = load_vocabulary(directory).terms
+
+    def sub(m: re.Match) -> str:
+        name = m.group(1)
+        if name not in terms:
+            raise RuleFileError(f"{where}: unknown word class <<{name}>> (see vocabulary.yaml)")
+        return terms[name]
+
+    return MACRO.sub(sub, regex)
+
+
+def compile_rx(regex: str, directory: Path, where: str = "") -> re.Pattern:
+    expanded = expand(regex, directory, where)
+    try:
+        return re.compile(expanded, FLAGS)
+    except re.error as exc:
+        raise RuleFileError(f"{where}: invalid regular expression after expansion: {exc}") from None
+
+
+@lru_cache(maxsize=16)
+def load_sections(directory: Path) -> SectionsFile:
+    return _read(directory / "sections.yaml", SectionsFile)
+
+
+@lru_cache(maxsize=16)
+def load_sentences(directory: Path) -> SentencesFile:
+    return _read(directory / "sentences.yaml", SentencesFile)
+
+
+@lru_cache(maxsize=16)
+def load_levels(directory: Path) -> LevelsFile:
+    levels = _read(directory / "levels.yaml", LevelsFile)
+    known = set(levels.order)
+    for lv in levels.lumbar + [n.level for n in levels.named]:
+        parts = lv.split("-")
+        if not all(p in known for p in parts) or len(parts) > 2:
+            raise RuleFileError(f"{directory / 'levels.yaml'}: unknown level {lv!r}")
+    return levels
+
+
+@lru_cache(maxsize=16)
+def load_findings(directory: Path) -> tuple[FindingRule, ...]:
+    folder = directory / "findings"
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise RuleFileError(f"{folder}: no finding rule files (*.yaml)")
+    rules: list[FindingRule] = []
+    seen: dict[str, Path] = {}
+    for path in files:
+        for rule in _read(path, FindingsFile).findings:
+            if rule.id in seen:
+                raise RuleFileError(f"{path}: finding {rule.id!r} is also defined in {seen[rule.id].name}")
+            seen[rule.id] = path
+            where = f"{path.name}: {rule.id}"
+            for spec in rule.patterns:
+                compile_rx(spec.regex, directory, where)
+            rules.append(rule)
+    missing = [i for i in TAXONOMY_IDS if i not in seen]
+    if missing:
+        raise RuleFileError(f"{folder}: no rule for taxonomy finding(s) {', '.join(missing)}")
+    for rule in rules:
+        for other in rule.yields_to:
+            if other not in seen:
+                raise RuleFileError(f"{seen[rule.id]}: {rule.id}: yields_to names unknown finding {other!r}")
+    return tuple(rules)
+
+
+@lru_cache(maxsize=16)
+def load_context(directory: Path) -> ContextFile:
+    return _read(directory / "context.yaml", ContextFile)
+
+
+@lru_cache(maxsize=16)
+def load_attributes(directory: Path) -> AttributesFile:
+    return _read(directory / "attributes.yaml", AttributesFile)
+
+
+@lru_cache(maxsize=16)
+def load_age(directory: Path) -> AgeFile:
+    return _read(directory / "age.yaml", AgeFile)
+
+
+#: Which rule files each component reads (what its ``to_disk`` saves).
+FILES = {
+    "sections": ["sections.yaml"],
+    "sentences": ["sentences.yaml"],
+    "levels": ["levels.yaml"],
+    "findings": ["vocabulary.yaml", "levels.yaml", "findings/*.yaml"],
+    "assertion": ["vocabulary.yaml", "context.yaml", "findings/*.yaml"],
+    "attributes": ["attributes.yaml"],
+    "age": ["age.yaml"],
+}
+
+
+def validate_all(patterns_dir: Optional[Union[str, Path]] = None) -> dict[str, int]:
+    """Load every rule file; return counts. Raises RuleFileError on the first problem."""
+    d = resolve_dir(patterns_dir)
+    return {
+        "findings": len(load_findings(d)),
+        "finding_patterns": sum(len(r.patterns) for r in load_findings(d)),
+        "context_rules": len(load_context(d).rules),
+        "section_headers": len(load_sections(d).headers),
+        "age_patterns": len(load_age(d).patterns),
+        "attributes": len(load_attributes(d).position) + 4,
+        "levels": len(load_levels(d).order),
+        "sentences": bool(load_sentences(d)) and 1,
+    }

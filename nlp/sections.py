@@ -1,0 +1,106 @@
+"""Report sections (history, technique, findings, impression...) and exam regions.
+
+Radiology reports have headers ("CLINICAL HISTORY:", "IMPRESSION:") and, in
+whole-spine or multi-exam reports, region titles ("C.SPINE MRI :", "LSS MRI").
+Findings under a history header are the reason for the exam, not findings of
+it; findings under a cervical or knee title are not lumbar findings.
+"""
+
+
+import re
+from pathlib import Path
+from typing import Optional
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from . import rules
+from .base import RuleComponent
+
+LINE = re.compile(r"[^\n]*")
+
+
+class SectionSplitter(RuleComponent):
+    kind = "sections"
+
+    def _load(self, directory: Path) -> None:
+        data = rules.load_sections(directory)
+        self.headers = [
+            (h.name, h.kind, re.compile(h.pattern, rules.FLAGS)) for h in data.headers
+        ]
+        reg = data.regions
+        self.max_words = reg.max_words
+        self.title_words = re.compile(reg.title_words, rules.FLAGS)
+        self.not_title = re.compile(reg.not_title, rules.FLAGS)
+        self.regions = [(r.region, re.compile(r.pattern, rules.FLAGS)) for r in reg.patterns]
+        # quick test: can this line be a header or title at all?
+        self.any_header = re.compile(
+            "|".join(f"(?:{h.pattern})" for h in data.headers), rules.FLAGS
+        )
+
+    def region_of(self, line: str) -> Optional[str]:
+        words = line.split()
+        if not words or len(words) > self.max_words:
+            return None
+        if not self.title_words.search(line) or self.not_title.search(line):
+            return None
+        for region, rx in self.regions:
+            if rx.search(line):
+                return region
+        return None
+
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc.text
+        sections: list[dict] = []
+        current = {"name": "findings", "kind": "findings", "region": None,
+                   "start": 0, "end": len(text), "header_end": 0}
+        region: Optional[str] = None
+        for m in LINE.finditer(text):
+            line = m.group()
+            if not line.strip():
+                continue
+            start = m.start()
+            new = None
+            if self.any_header.match(line):
+                for name, kind, rx in self.headers:
+                    hm = rx.match(line)
+                    if hm:
+                        if name == "impression":
+                            region = None  # an impression speaks of the whole exam
+                        new = {"name": name, "kind": kind, "region": region,
+                               "start": start, "header_end": start + hm.end()}
+                        break
+            if new is None:
+                r = self.region_of(line)
+                if r is not None:
+                    region = r
+                    new = {"name": "exam", "kind": "exam", "region": region,
+                           "start": start, "header_end": m.end()}
+            if new is not None:
+                current["end"] = start
+                if current["end"] > current["start"] or current["header_end"] > current["start"]:
+                    sections.append(current)
+                current = {**new, "end": len(text)}
+        sections.append(current)
+        doc._.spine_sections = sections
+        spans = []
+        for s in sections:
+            span = doc.char_span(s["start"], s["end"], label=s["name"], alignment_mode="expand")
+            if span is not None and len(span):
+                spans.append(span)
+        doc.spans["spine_sections"] = spans
+        return doc
+
+
+@Language.factory(
+    "spinecontext_sections",
+    default_config={"patterns_dir": None},
+    requires=[],
+    assigns=["doc._.spine_sections", "doc.spans"],
+)
+def make_sections(nlp: Language, name: str, patterns_dir: Optional[str]) -> SectionSplitter:
+    """Split a report into sections and exam regions.
+
+    patterns_dir: folder of rule files to use instead of the packaged ones.
+    """
+    return SectionSplitter(nlp, name, patterns_dir=patterns_dir)

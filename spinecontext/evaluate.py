@@ -1,0 +1,174 @@
+"""Score the pipeline against a gold JSONL file (format: ../shared/ANNOTATION.md).
+
+Figures:
+* pair micro precision/recall/F1 over present (finding, level) pairs, with the
+  gold convention that a finding stated with a level drops its unlevelled pair;
+* per-report finding F1: present findings per report, levels ignored (micro
+  over all reports, and the mean of per-report F1);
+* per-finding pair figures;
+* negation errors: gold-absent (finding, level) pairs that the pipeline calls
+  present, as a share of all gold-absent pairs.
+Only ids and (finding, level) pairs are printed, never report text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+from spacy.language import Language
+
+from .result import PRECEDENCE, ReportResult, from_doc, levelled_wins
+
+
+class GoldFileError(ValueError):
+    """The gold file cannot be read."""
+
+
+@dataclass
+class GoldReport:
+    id: str
+    text: str
+    age: Optional[int]
+    assertions: dict[tuple[str, str], str]
+
+    def present_pairs(self) -> set[tuple[str, str]]:
+        return levelled_wins({k for k, a in self.assertions.items() if a == "present"})
+
+
+def read_gold(path: Path) -> list[GoldReport]:
+    out = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise GoldFileError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise GoldFileError(f"{path}: not UTF-8 text") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            text = row["text"]
+            assertions: dict[tuple[str, str], str] = {}
+            for f in row.get("findings", []):
+                for lv in f.get("levels") or [""]:
+                    key = (f["finding"], lv)
+                    old = assertions.get(key)
+                    if old is None or PRECEDENCE.index(f["assertion"]) < PRECEDENCE.index(old):
+                        assertions[key] = f["assertion"]
+            out.append(GoldReport(str(row.get("id", f"line {n}")), text, row.get("age"), assertions))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise GoldFileError(f"{path}: line {n}: not a gold report ({exc.__class__.__name__}: {exc})") from None
+    return out
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+@dataclass
+class Evaluation:
+    n_reports: int = 0
+    pair_tp: int = 0
+    pair_fp: int = 0
+    pair_fn: int = 0
+    rep_tp: int = 0
+    rep_fp: int = 0
+    rep_fn: int = 0
+    report_f1s: list[float] = field(default_factory=list)
+    per_finding: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    gold_absent: int = 0
+    negation_errors: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+    def add(self, gold: GoldReport, pred: ReportResult) -> None:
+        self.n_reports += 1
+        g, p = gold.present_pairs(), pred.present_pairs()
+        tp, fp, fn = g & p, p - g, g - p
+        self.pair_tp += len(tp)
+        self.pair_fp += len(fp)
+        self.pair_fn += len(fn)
+        for f, _ in tp:
+            self.per_finding[f]["tp"] += 1
+        for f, _ in fp:
+            self.per_finding[f]["fp"] += 1
+        for f, _ in fn:
+            self.per_finding[f]["fn"] += 1
+        gf, pf = {f for f, _ in g}, {f for f, _ in p}
+        self.rep_tp += len(gf & pf)
+        self.rep_fp += len(pf - gf)
+        self.rep_fn += len(gf - pf)
+        self.report_f1s.append(prf(len(gf & pf), len(pf - gf), len(gf - pf))[2])
+        pred_assert = pred.assertions()
+        neg = []
+        for key, a in gold.assertions.items():
+            if a == "absent":
+                self.gold_absent += 1
+                if pred_assert.get(key) == "present":
+                    self.negation_errors += 1
+                    neg.append(key)
+        if fp or fn or neg:
+            self.errors.append({"id": gold.id, "missed": sorted(fn), "extra": sorted(fp), "negation": sorted(neg)})
+
+    def summary(self) -> dict:
+        pp, pr, pf = prf(self.pair_tp, self.pair_fp, self.pair_fn)
+        rp, rr, rf = prf(self.rep_tp, self.rep_fp, self.rep_fn)
+        per = {}
+        for f, c in sorted(self.per_finding.items()):
+            p, r, f1 = prf(c["tp"], c["fp"], c["fn"])
+            per[f] = {"tp": c["tp"], "fp": c["fp"], "fn": c["fn"], "precision": p, "recall": r, "f1": f1}
+        return {
+            "reports": self.n_reports,
+            "pair": {"precision": pp, "recall": pr, "f1": pf, "tp": self.pair_tp, "fp": self.pair_fp, "fn": self.pair_fn},
+            "report": {"precision": rp, "recall": rr, "f1": rf,
+                       "mean_f1": sum(self.report_f1s) / len(self.report_f1s) if self.report_f1s else 1.0},
+            "negation": {"gold_absent": self.gold_absent, "errors": self.negation_errors,
+                         "rate": self.negation_errors / self.gold_absent if self.gold_absent else 0.0},
+            "per_finding": per,
+        }
+
+
+def evaluate(nlp: Language, gold: Iterable[GoldReport]) -> Evaluation:
+    ev = Evaluation()
+    for g in gold:
+        pred = from_doc(nlp(g.text), report_id=g.id, age=g.age)
+        ev.add(g, pred)
+    return ev
+
+
+def format_summary(s: dict) -> str:
+    lines = [
+        f"reports: {s['reports']}",
+        "pair (finding, level), present:  P {precision:.3f}  R {recall:.3f}  F1 {f1:.3f}   (tp {tp}, fp {fp}, fn {fn})".format(**s["pair"]),
+        "report findings, levels ignored: P {precision:.3f}  R {recall:.3f}  F1 {f1:.3f}   (mean per-report F1 {mean_f1:.3f})".format(**s["report"]),
+        "negation errors (gold absent, predicted present): {errors} of {gold_absent} ({rate:.1%})".format(**s["negation"]),
+        "",
+        f"{'finding':32} {'tp':>5} {'fp':>5} {'fn':>5} {'P':>6} {'R':>6} {'F1':>6}",
+    ]
+    for f, c in s["per_finding"].items():
+        lines.append(f"{f:32} {c['tp']:>5} {c['fp']:>5} {c['fn']:>5} {c['precision']:>6.3f} {c['recall']:>6.3f} {c['f1']:>6.3f}")
+    return "\n".join(lines)
+
+
+def format_errors(ev: Evaluation) -> str:
+    def fmt(pairs):
+        return ", ".join(f"{f}@{lv or '-'}" for f, lv in pairs)
+
+    out = []
+    for e in ev.errors:
+        parts = [e["id"]]
+        if e["missed"]:
+            parts.append(f"  missed: {fmt(e['missed'])}")
+        if e["extra"]:
+            parts.append(f"  extra:  {fmt(e['extra'])}")
+        if e["negation"]:
+            parts.append(f"  negation error: {fmt(e['negation'])}")
+        out.append("\n".join(parts))
+    return "\n".join(out)
