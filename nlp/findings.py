@@ -36,7 +36,9 @@ ADJACENT = re.compile(
     r"mostly|largest|especially|particularly|predominantly|most|marked|prominent)\b)*$",
     re.IGNORECASE,
 )
-NON_LUMBAR_REGIONS = {"cervical", "thoracic", "other"}
+#: Under these exam titles nothing is a lumbar finding; under a thoracic title
+#: only a finding at a stated lumbar level (T12-L1) is.
+NOT_LUMBAR = {"cervical", "other"}
 
 
 class FindingMatcher(RuleComponent):
@@ -47,6 +49,7 @@ class FindingMatcher(RuleComponent):
         levels = rules.load_levels(directory)
         self.spine = Spine(levels)
         self.not_under_header = re.compile(levels.not_under_header, rules.FLAGS)
+        self.same_level = re.compile(levels.same_level_as_before, rules.FLAGS)
         plain: list[str] = []
         cond: list[str] = []
         self.plain_specs: list[tuple[str, rules.PatternSpec]] = []
@@ -141,6 +144,15 @@ class FindingMatcher(RuleComponent):
             scoped = [g for g in groups if g["header"] and g["start"] < fs and fs < (g["scope_end"] or 0)]
             if scoped:
                 chosen = scoped[-1]
+            else:
+                earlier = [g for g in groups if g["end"] <= s0]
+                if earlier:
+                    g = earlier[-1]
+                    gap = text[g["end"]:s0]
+                    # "at this level" refers back within the paragraph; otherwise a
+                    # sentence takes the level of the sentence before it on its line
+                    if "\n" not in gap or self.same_level.search(text, s0, s1) and not _BLANK.search(gap):
+                        chosen = g
         if chosen is None:
             return []
         levels = chosen["levels"]
@@ -179,9 +191,10 @@ class FindingMatcher(RuleComponent):
             section = _section_at(sections, f["start"])
             levels = self.link_levels(f, rule, sents[si], groups, text)
             lumbar = [lv for lv in levels if lv in self.spine.lumbar]
+            region = section.get("region")
             if levels and not lumbar:
                 continue  # stated only at cervical or thoracic levels
-            if not levels and section.get("region") in NON_LUMBAR_REGIONS:
+            if region in NOT_LUMBAR or region == "thoracic" and not lumbar:
                 continue  # under a cervical, thoracic or other-exam title
             f.update({
                 "levels": lumbar,
@@ -195,6 +208,9 @@ class FindingMatcher(RuleComponent):
         doc._.spine_findings = out
         set_finding_spans(doc, out)
         return doc
+
+
+_BLANK = re.compile(r"\n[ \t]*\n")
 
 
 def _section_at(sections: list[dict], pos: int) -> dict:

@@ -87,6 +87,7 @@ class RegionPattern(_Strict):
 
 class Regions(_Strict):
     max_words: int = Field(ge=1)
+    inline_max_words: int = Field(default=3, ge=1)
     title_words: Regex
     not_title: Regex
     patterns: list[RegionPattern]
@@ -129,8 +130,9 @@ class LevelsFile(_Strict):
     header_after: Regex
     sentence_header_before: Regex
     not_under_header: Regex
+    same_level_as_before: Regex
     _v = field_validator(
-        "not_under_header", "list_joiner", "range_joiner", "range_prefix", "not_a_level_after",
+        "not_under_header", "same_level_as_before", "list_joiner", "range_joiner", "range_prefix", "not_a_level_after",
         "not_a_level_before", "header_after", "sentence_header_before",
     )(_check_regex)
 

@@ -18,6 +18,8 @@ from . import rules
 from .base import RuleComponent
 
 LINE = re.compile(r"[^\n]*")
+#: Section kinds that end after their first line of text.
+SHORT_KINDS = {"history", "technique", "comparison", "exam"}
 
 
 class SectionSplitter(RuleComponent):
@@ -30,6 +32,7 @@ class SectionSplitter(RuleComponent):
         ]
         reg = data.regions
         self.max_words = reg.max_words
+        self.inline_max_words = reg.inline_max_words
         self.title_words = re.compile(reg.title_words, rules.FLAGS)
         self.not_title = re.compile(reg.not_title, rules.FLAGS)
         self.regions = [(r.region, re.compile(r.pattern, rules.FLAGS)) for r in reg.patterns]
@@ -40,6 +43,11 @@ class SectionSplitter(RuleComponent):
 
     def region_of(self, line: str) -> Optional[str]:
         words = line.split()
+        head, colon, _ = line.partition(":")
+        if colon and 0 < len(head.split()) <= self.inline_max_words and not self.not_title.search(head):
+            for region, rx in self.regions:  # "LUMBAR: Grade 1 anterolisthesis..."
+                if rx.search(head):
+                    return region
         if not words or len(words) > self.max_words:
             return None
         if not self.title_words.search(line) or self.not_title.search(line):
@@ -55,12 +63,18 @@ class SectionSplitter(RuleComponent):
         current = {"name": "findings", "kind": "findings", "region": None,
                    "start": 0, "end": len(text), "header_end": 0}
         region: Optional[str] = None
+        short_left = -1  # content lines left in a short (history-like) section
         for m in LINE.finditer(text):
             line = m.group()
             if not line.strip():
                 continue
             start = m.start()
             new = None
+            if short_left == 0:
+                # history/technique/comparison/exam sections end after one line
+                new = {"name": "findings", "kind": "findings", "region": region,
+                       "start": start, "header_end": start}
+            short_left -= 1
             if self.any_header.match(line):
                 for name, kind, rx in self.headers:
                     hm = rx.match(line)
@@ -70,12 +84,17 @@ class SectionSplitter(RuleComponent):
                         new = {"name": name, "kind": kind, "region": region,
                                "start": start, "header_end": start + hm.end()}
                         break
-            if new is None:
+            if new is not None and new["header_end"] > start:
+                rest = line[new["header_end"] - start:].strip(" \t:-")
+                short_left = (0 if rest else 1) if new["kind"] in SHORT_KINDS else -1
+            if new is None or new["kind"] == "findings" and new["header_end"] == start:
                 r = self.region_of(line)
                 if r is not None:
                     region = r
                     new = {"name": "exam", "kind": "exam", "region": region,
-                           "start": start, "header_end": m.end()}
+                           "start": start, "header_end": start + len(line.partition(":")[0]) + 1
+                           if ":" in line else m.end()}
+                    short_left = -1
             if new is not None:
                 current["end"] = start
                 if current["end"] > current["start"] or current["header_end"] > current["start"]:
