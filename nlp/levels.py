@@ -169,7 +169,7 @@ class LevelFinder(RuleComponent):
             prefix = text[line_start:g["start"]]
             if len(prefix) > 40 or not self.line_start_before.match(prefix):
                 continue
-            if self.header_after.match(text, g["end"]):
+            if self.header_after.match(text, g["end"]) and not _BULLET.match(prefix):
                 g["header"] = "block"
             else:
                 g["header"] = "line"
@@ -208,6 +208,8 @@ class LevelFinder(RuleComponent):
 
 
 _BLANK = re.compile(r"\n[ \t]*\n")
+#: A header inside a bulleted or numbered item governs that item only.
+_BULLET = re.compile(r"\s*(?:[-*•·]|\d{1,2}[.)])")
 
 
 def _unique(items: list[str]) -> list[str]:
