@@ -91,7 +91,7 @@ class SectionSplitter(RuleComponent):
                 r = self.region_of(line)
                 if r is not None:
                     region = r
-                    new = {"name": "exam", "kind": "exam", "region": region,
+                    new = {"name": "findings", "kind": "findings", "region": region,
                            "start": start, "header_end": start + len(line.partition(":")[0]) + 1
                            if ":" in line else m.end()}
                     short_left = -1
