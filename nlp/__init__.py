@@ -11,7 +11,7 @@ from spacy.language import Language
 from . import extensions  # noqa: F401  (registers extensions)
 # Importing the component modules registers their factories even where the
 # package's entry points are not installed (e.g. running from a source tree).
-from . import age, assertion, attributes, findings, levels, sections, sentences  # noqa: F401
+from . import age, assertion, attributes, findings, levels, sections, sentences, tokenizer  # noqa: F401
 
 #: Pipeline components, in order.
 PIPE_NAMES = (
@@ -34,7 +34,7 @@ def build(patterns_dir: Optional[Union[str, Path]] = None) -> Language:
     patterns_dir: a folder of rule files laid out like ``patterns/`` to use
     instead of the packaged rules (for editing and testing rules).
     """
-    nlp = spacy.blank("en")
+    nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "spinecontext.Tokenizer.v1"}}})
     nlp.max_length = MAX_CHARS
     cfg = {"patterns_dir": str(patterns_dir) if patterns_dir else None}
     for name in PIPE_NAMES:

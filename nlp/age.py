@@ -9,7 +9,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules
-from .base import RuleComponent
+from .base import TEXT_KEY, RuleComponent, doc_text
 
 
 class AgeReader(RuleComponent):
@@ -18,21 +18,23 @@ class AgeReader(RuleComponent):
     def _load(self, directory: Path) -> None:
         data = rules.load_age(directory)
         self.min_age, self.max_age = data.min_age, data.max_age
-        self.patterns = [re.compile(p, rules.FLAGS) for p in data.patterns]
+        # one pass: the patterns as one alternation, group "age" renamed per pattern
+        self.rx = re.compile("|".join(
+            "(?:" + p.replace("(?P<age>", f"(?P<age{i}>") + ")" for i, p in enumerate(data.patterns)
+        ), rules.FLAGS)
 
     def find(self, text: str) -> Optional[dict]:
-        best = None
-        for rx in self.patterns:
-            for m in rx.finditer(text):
-                age = int(m.group("age"))
-                if self.min_age <= age <= self.max_age:
-                    if best is None or m.start() < best["start"]:
-                        best = {"age": age, "start": m.start("age"), "end": m.end("age")}
-                    break
-        return best
+        """The first stated age in the accepted range, or None."""
+        for m in self.rx.finditer(text):
+            name = next(k for k, v in m.groupdict().items() if v is not None)
+            age = int(m.group(name))
+            if self.min_age <= age <= self.max_age:
+                return {"age": age, "start": m.start(name), "end": m.end(name)}
+        return None
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.spine_age = self.find(doc.text)
+        doc._.spine_age = self.find(doc_text(doc))
+        doc.user_data.pop(TEXT_KEY, None)  # last component: drop the cached text
         return doc
 
 

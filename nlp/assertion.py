@@ -27,7 +27,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules
-from .base import RuleComponent, set_finding_spans
+from .base import RuleComponent, doc_text, set_finding_spans
+from .scan import Scanner
 
 WORD = re.compile(r"\w+")
 CATEGORY = {
@@ -44,9 +45,8 @@ class AssertionClassifier(RuleComponent):
     def _load(self, directory: Path) -> None:
         data = rules.load_context(directory)
         self.rules = data.rules
-        parts = [f"(?P<r{i}>{rules.expand(r.regex, directory, f'context.yaml rule {i}')})"
-                 for i, r in enumerate(data.rules)]
-        self.rx = re.compile("|".join(parts), rules.FLAGS)
+        parts = [rules.expand(r.regex, directory, f"context.yaml rule {i}") for i, r in enumerate(data.rules)]
+        self.rx = Scanner(parts, rules.FLAGS, "r")
         self.yields = {r.id: set(r.yields_to) for r in rules.load_findings(directory) if r.yields_to} \
             if (directory / "findings").is_dir() else {}
 
@@ -95,15 +95,16 @@ class AssertionClassifier(RuleComponent):
         findings = doc._.spine_findings or []
         if not findings:
             return doc
-        text = doc.text
+        text = doc_text(doc)
         sents = doc._.spine_sentences or [[0, len(text)]]
         mods = self.modifiers(text)
         for f in findings:
             f["assertion"] = self.assert_one(f, sents[f["sentence"]], mods, text)
         if self.yields:
-            findings = [f for f in findings if not self._yields(f, findings)]
-            doc._.spine_findings = findings
-            set_finding_spans(doc, findings)
+            kept = [f for f in findings if not self._yields(f, findings)]
+            if len(kept) != len(findings):
+                doc._.spine_findings = kept
+                set_finding_spans(doc, kept)
         return doc
 
     def _yields(self, f: dict, findings: list[dict]) -> bool:

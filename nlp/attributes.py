@@ -14,9 +14,11 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules
-from .base import RuleComponent
+from .base import RuleComponent, doc_text
+from .scan import Scanner, word_starts
 
 SEVERITY_RANK = {"mild": 1, "moderate": 2, "severe": 3}
+SIDES = ("left", "right", "bilateral", "central")
 ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
 
 
@@ -27,49 +29,67 @@ class AttributeReader(RuleComponent):
         data = rules.load_attributes(directory)
         c = lambda rx: re.compile(rx, rules.FLAGS)  # noqa: E731
         self.before, self.after = data.window_before, data.window_after
-        self.severity = [(name, c(getattr(data.severity, name))) for name in ("severe", "moderate", "mild")]
+        # All word classes in one expression, one named group each, so a
+        # window is read in one pass: sev_mild, side_left, pos_foraminal, ...
+        groups = [(f"sev_{n}", getattr(data.severity, n)) for n in SEVERITY_RANK]
+        groups += [(f"side_{n}", getattr(data.laterality, n)) for n in SIDES]
+        groups += [(f"pos_{n}", rx) for n, rx in data.position.items()]
+        self.word_names = [g.partition("_")[::2] for g, _ in groups]
+        self.words = Scanner([rx for _, rx in groups], rules.FLAGS, "w")
         self.not_severity = re.compile(r"(?:" + data.severity.not_severity + r")", rules.FLAGS)
-        self.sides = {name: c(getattr(data.laterality, name)) for name in ("left", "right", "bilateral", "central")}
-        self.position = {k: c(v) for k, v in data.position.items()}
         self.grade = c(data.grade)
         self.modic = c(data.modic_type)
         self.direction = {k: c(v) for k, v in data.listhesis_direction.items()}
 
-    def read_severity(self, text: str, a: int, b: int) -> Optional[str]:
-        best, rank = None, 0
-        for name, rx in self.severity:
-            for m in rx.finditer(text, a, b):
-                if self.not_severity.search(text[max(0, m.start() - 12):m.start()]):
-                    continue
-                if SEVERITY_RANK[name] > rank:
-                    best, rank = name, SEVERITY_RANK[name]
-        return best
-
-    def read_side(self, text: str, a: int, b: int) -> Optional[str]:
-        seen = {name for name, rx in self.sides.items() if rx.search(text, a, b)}
-        if "bilateral" in seen or {"left", "right"} <= seen:
-            return "bilateral"
-        for side in ("left", "right", "central"):
-            if side in seen:
-                return side
-        return None
+    def read(self, text: str, a: int, b: int, starts: list[int]) -> tuple[Optional[str], Optional[str], list[str]]:
+        """(severity, side, positions) from the words in text[a:b]."""
+        severity, rank = None, 0
+        sides: set[str] = set()
+        positions: list[str] = []
+        for m in self.words.finditer(text, a, b, starts=starts):
+            kind, name = self.word_names[int(m.lastgroup[1:])]
+            if kind == "sev":
+                if SEVERITY_RANK[name] > rank and not self.not_severity.search(text, max(0, m.start() - 12), m.start()):
+                    severity, rank = name, SEVERITY_RANK[name]
+            elif kind == "side":
+                sides.add(name)
+            elif name not in positions:
+                positions.append(name)
+        side = None
+        if "bilateral" in sides or {"left", "right"} <= sides:
+            side = "bilateral"
+        else:
+            for name in ("left", "right", "central"):
+                if name in sides:
+                    side = name
+                    break
+        return severity, side, positions
 
     def __call__(self, doc: Doc) -> Doc:
         findings = doc._.spine_findings or []
-        text = doc.text
+        text = doc_text(doc)
         sents = doc._.spine_sentences or [[0, len(text)]]
+        starts = word_starts(text) if findings else []
         for i, f in enumerate(findings):
-            s0, s1 = sents[f["sentence"]]
-            prev_end = max((g["end"] for g in findings[:i] if g["sentence"] == f["sentence"] and g["end"] <= f["start"]), default=s0)
-            next_start = min((g["start"] for g in findings[i + 1:] if g["sentence"] == f["sentence"] and g["start"] >= f["end"]), default=s1)
-            b0 = max(s0, prev_end, f["start"] - self.before)
-            a1 = min(s1, next_start, f["end"] + self.after)
-            severity = self.read_severity(text, b0, f["end"]) or self.read_severity(text, f["end"], a1)
-            side = self.read_side(text, b0, f["end"]) or self.read_side(text, f["end"], a1)
+            si, fs, fe = f["sentence"], f["start"], f["end"]
+            s0, s1 = sents[si]
+            prev_end, next_start = s0, s1
+            for j, g in enumerate(findings):
+                if j == i or g["sentence"] != si:
+                    continue
+                if g["end"] <= fs and g["end"] > prev_end:
+                    prev_end = g["end"]
+                elif g["start"] >= fe and g["start"] < next_start:
+                    next_start = g["start"]
+            b0 = max(prev_end, fs - self.before)
+            a1 = min(next_start, fe + self.after)
+            # words before the mention (and in it) first, then words after it
+            sev_b, side_b, pos_b = self.read(text, b0, fe, starts)
+            sev_a, side_a, pos_a = self.read(text, fe, a1, starts)
             attrs: dict = {}
-            pos = [k for k, rx in self.position.items() if rx.search(text, b0, a1)]
-            if pos:
-                attrs["position"] = pos
+            positions = pos_b + [p for p in pos_a if p not in pos_b]
+            if positions:
+                attrs["position"] = positions
             if f["finding"] == "spondylolisthesis":
                 m = self.grade.search(text, b0, a1)
                 if m:
@@ -79,13 +99,13 @@ class AttributeReader(RuleComponent):
                     if rx.search(f["text"]):
                         attrs["direction"] = name
                         break
-            if f["finding"] == "modic_change":
+            elif f["finding"] == "modic_change":
                 m = self.modic.search(text, b0, a1)
                 if m:
                     t = m.group("type").lower()
                     attrs["modic_type"] = int(ROMAN.get(t, t))
-            f["severity"] = severity
-            f["laterality"] = side
+            f["severity"] = sev_b or sev_a
+            f["laterality"] = side_b or side_a
             f["attributes"] = attrs
         return doc
 

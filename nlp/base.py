@@ -71,3 +71,16 @@ def set_finding_spans(doc: Doc, findings: list[dict]) -> None:
         if span is not None and len(span):
             spans.append(span)
     doc.spans["spine_findings"] = spans
+
+
+#: ``Doc.text`` is rebuilt from the tokens on every access (tens of microseconds
+#: a report), so the first component caches it here and the last one removes
+#: it, keeping serialised docs free of a second copy of the text.
+TEXT_KEY = "spinecontext.text"
+
+
+def doc_text(doc: Doc) -> str:
+    text = doc.user_data.get(TEXT_KEY)
+    if text is None:
+        text = doc.user_data[TEXT_KEY] = doc.text
+    return text

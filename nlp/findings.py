@@ -1,7 +1,7 @@
 """Findings: match the finding rules and tie each mention to its levels.
 
-All unconditional patterns of all findings are joined into one regular
-expression and matched in one pass over the report; patterns with conditions
+All unconditional patterns of all findings are matched in one pass over the
+report (a first-character dispatch, see ``scan.py``); patterns with conditions
 ("nerve roots" only after a verb of compression) form a second pass. Each
 mention is then placed in its sentence and section and linked to levels:
 
@@ -25,8 +25,9 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules
-from .base import RuleComponent, sentence_index, set_finding_spans
+from .base import RuleComponent, doc_text, sentence_index, set_finding_spans
 from .levels import Spine
+from .scan import Scanner, word_starts
 
 #: Words allowed between a finding and the level group that follows it for
 #: that group to be "right after" the finding.
@@ -59,17 +60,17 @@ class FindingMatcher(RuleComponent):
             for spec in rule.patterns:
                 rx = rules.expand(spec.regex, directory, where)
                 if spec.conditional:
-                    cond.append(f"(?P<c{len(cond)}>{rx})")
+                    cond.append(rx)
                     self.cond_specs.append((
                         rule.id, spec,
                         rules.compile_rx(spec.preceded_by, directory, where) if spec.preceded_by else None,
                         rules.compile_rx(spec.sentence_has, directory, where) if spec.sentence_has else None,
                     ))
                 else:
-                    plain.append(f"(?P<p{len(plain)}>{rx})")
+                    plain.append(rx)
                     self.plain_specs.append((rule.id, spec))
-        self.plain = re.compile("|".join(plain), rules.FLAGS) if plain else None
-        self.cond = re.compile("|".join(cond), rules.FLAGS) if cond else None
+        self.plain = Scanner(plain, rules.FLAGS, "p") if plain else None
+        self.cond = Scanner(cond, rules.FLAGS, "c") if cond else None
         self.vetoes = {
             r.id: [rules.compile_rx(v, directory, f"findings/{r.id}/veto") for v in r.veto]
             for r in self.rules.values() if r.veto
@@ -78,14 +79,15 @@ class FindingMatcher(RuleComponent):
     # -- matching ---------------------------------------------------------------
     def match(self, text: str, sents: list[list[int]]) -> list[dict]:
         found: list[dict] = []
+        starts = word_starts(text)
         if self.plain is not None:
-            for m in self.plain.finditer(text):
+            for m in self.plain.finditer(text, starts=starts):
                 fid, spec = self.plain_specs[int(m.lastgroup[1:])]
                 found.append(self._mention(fid, spec, m))
         if self.cond is not None:
             taken = {(f["finding"], f["start"]) for f in found}
             spans = [(f["start"], f["end"], f["finding"]) for f in found]
-            for m in self.cond.finditer(text):
+            for m in self.cond.finditer(text, starts=starts):
                 fid, spec, before, has = self.cond_specs[int(m.lastgroup[1:])]
                 s0, s1 = sents[sentence_index(sents, m.start())] if sents else (0, len(text))
                 if before is not None and not before.search(text, max(s0, m.start() - spec.within), m.start()):
@@ -178,7 +180,7 @@ class FindingMatcher(RuleComponent):
 
     # -- pipeline -----------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = doc_text(doc)
         sents = doc._.spine_sentences or [[0, len(text)]]
         sections = doc._.spine_sections or [
             {"name": "findings", "kind": "findings", "region": None, "start": 0, "end": len(text)}

@@ -16,7 +16,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules
-from .base import RuleComponent
+from .base import RuleComponent, doc_text
 
 #: One spelling of a level: a vertebra, optionally followed by a second one
 #: ("L4-5", "L4/L5", "L4 on L5", "L5S1", "L45" is split in code).
@@ -193,7 +193,7 @@ class LevelFinder(RuleComponent):
             g["scope_end"] = end
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = doc_text(doc)
         groups = self.groups(text)
         boundaries = [s["start"] for s in (doc._.spine_sections or [])]
         self.mark_headers(text, groups, boundaries)

@@ -15,7 +15,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules
-from .base import RuleComponent
+from .base import RuleComponent, doc_text
 
 LINE = re.compile(r"[^\n]*")
 #: Section kinds that end after their first line of text.
@@ -42,8 +42,10 @@ class SectionSplitter(RuleComponent):
         )
 
     def region_of(self, line: str) -> Optional[str]:
-        words = line.split()
         head, colon, _ = line.partition(":")
+        if not colon and len(line) > 12 * self.max_words:
+            return None  # far too long to be a title
+        words = line.split()
         if colon and 0 < len(head.split()) <= self.inline_max_words and not self.not_title.search(head):
             for region, rx in self.regions:  # "LUMBAR: Grade 1 anterolisthesis..."
                 if rx.search(head):
@@ -58,7 +60,7 @@ class SectionSplitter(RuleComponent):
         return None
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = doc_text(doc)
         sections: list[dict] = []
         current = {"name": "findings", "kind": "findings", "region": None,
                    "start": 0, "end": len(text), "header_end": 0}

@@ -15,7 +15,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules
-from .base import RuleComponent
+from .base import RuleComponent, doc_text
 
 TRIM_LEFT = re.compile(r"[\s\-\*•·.,:;)]*")
 TRIM_RIGHT = re.compile(r"[\s]*$")
@@ -61,25 +61,16 @@ class SentenceSplitter(RuleComponent):
         return out
 
     def __call__(self, doc: Doc) -> Doc:
-        sents = self.split(doc.text)
+        sents = self.split(doc_text(doc))
         doc._.spine_sentences = sents
-        starts = {s for s, _ in sents}
-        nxt = iter(sorted(starts))
-        target = next(nxt, None)
-        first = True
-        for tok in doc:
-            if first:
-                tok.is_sent_start = True
-                first = False
-                while target is not None and target <= tok.idx:
-                    target = next(nxt, None)
-                continue
-            if target is not None and tok.idx >= target:
-                tok.is_sent_start = True
-                while target is not None and target <= tok.idx:
-                    target = next(nxt, None)
-            else:
-                tok.is_sent_start = False
+        if len(doc):
+            # Only sentence starts are marked; spaCy reads unmarked tokens as
+            # sentence-internal once any token is marked.
+            doc[0].is_sent_start = True
+            for s, e in sents:
+                span = doc.char_span(s, e, alignment_mode="expand")
+                if span is not None and len(span) and span.start > 0:
+                    doc[span.start].is_sent_start = True
         return doc
 
 

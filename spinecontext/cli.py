@@ -130,7 +130,7 @@ def evaluate(
 @app.command()
 def bench(
     corpus: Path = typer.Argument(..., help="A .jsonl file of reports (id, text) or a folder of .txt files."),
-    repeat: int = typer.Option(3, "--repeat", min=1, max=50, help="Timed passes per stage; the best is kept."),
+    repeat: int = typer.Option(5, "--repeat", min=1, max=50, help="Timings per stage (each at least 1 s of passes over the corpus); the best is kept."),
     no_medspacy: bool = typer.Option(False, "--no-medspacy", help="Skip the medspaCy baseline."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
