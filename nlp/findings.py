@@ -63,8 +63,8 @@ class FindingMatcher(RuleComponent):
                     cond.append(rx)
                     self.cond_specs.append((
                         rule.id, spec,
-                        rules.compile_rx(spec.preceded_by, directory, where) if spec.preceded_by else None,
-                        rules.compile_rx(spec.sentence_has, directory, where) if spec.sentence_has else None,
+                        self._scanner(spec.preceded_by, directory, where) if spec.preceded_by else None,
+                        self._scanner(spec.sentence_has, directory, where) if spec.sentence_has else None,
                     ))
                 else:
                     plain.append(rx)
@@ -76,27 +76,46 @@ class FindingMatcher(RuleComponent):
             for r in self.rules.values() if r.veto
         }
 
+    @staticmethod
+    def _scanner(regex: str, directory: Path, where: str) -> Scanner:
+        rules.compile_rx(regex, directory, where)  # names the rule if it is invalid
+        return Scanner([rules.expand(regex, directory, where)], rules.FLAGS)
+
     # -- matching ---------------------------------------------------------------
     def match(self, text: str, sents: list[list[int]]) -> list[dict]:
         found: list[dict] = []
-        starts = word_starts(text)
-        if self.plain is not None:
-            for m in self.plain.finditer(text, starts=starts):
-                fid, spec = self.plain_specs[int(m.lastgroup[1:])]
-                found.append(self._mention(fid, spec, m))
-        if self.cond is not None:
-            taken = {(f["finding"], f["start"]) for f in found}
-            spans = [(f["start"], f["end"], f["finding"]) for f in found]
-            for m in self.cond.finditer(text, starts=starts):
+        plain, cond = self.plain, self.cond
+        words_only = (plain is None or plain.words_only) and (cond is None or cond.words_only)
+        starts = word_starts(text, punctuation=not words_only)
+        end = len(text)
+        next_plain = next_cond = 0
+        conditional: list[re.Match] = []
+        # One walk over the word starts serves both passes.
+        for p in starts:
+            if plain is not None and p >= next_plain:
+                m = plain.match_at(text, p, end)
+                if m is not None:
+                    fid, spec = self.plain_specs[int(m.lastgroup[1:])]
+                    found.append(self._mention(fid, spec, m))
+                    next_plain = max(m.end(), p + 1)
+            if cond is not None and p >= next_cond:
+                m = cond.match_at(text, p, end)
+                if m is not None:
+                    conditional.append(m)
+                    next_cond = max(m.end(), p + 1)
+        if conditional:
+            taken = [(f["start"], f["end"], f["finding"]) for f in found]
+            all_starts = starts if not words_only else word_starts(text)
+            for m in conditional:
                 fid, spec, before, has = self.cond_specs[int(m.lastgroup[1:])]
                 s0, s1 = sents[sentence_index(sents, m.start())] if sents else (0, len(text))
-                if before is not None and not before.search(text, max(s0, m.start() - spec.within), m.start()):
+                if before is not None and next(
+                    before.finditer(text, max(s0, m.start() - spec.within), m.start(), starts=all_starts), None
+                ) is None:
                     continue
-                if has is not None and not has.search(text, s0, s1):
+                if has is not None and next(has.finditer(text, s0, s1, starts=all_starts), None) is None:
                     continue
-                if (fid, m.start()) in taken or any(
-                    f == fid and a < m.end() and m.start() < b for a, b, f in spans
-                ):
+                if any(f == fid and a < m.end() and m.start() < b for a, b, f in taken):
                     continue
                 found.append(self._mention(fid, spec, m))
         if self.vetoes:

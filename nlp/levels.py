@@ -17,9 +17,11 @@ from spacy.tokens import Doc
 
 from . import rules
 from .base import RuleComponent, doc_text
+from .scan import Scanner
 
 #: One spelling of a level: a vertebra, optionally followed by a second one
-#: ("L4-5", "L4/L5", "L4 on L5", "L5S1", "L45" is split in code).
+#: ("L4-5", "L4/L5", "L4 on L5", "L5S1", "L45" is split in code). It must not
+#: sit inside a word, unless glued to "at" ("atL4/L5").
 MENTION = re.compile(
     r"(?:(?<![A-Za-z0-9])|(?<=\bat))(?P<a>[CTDLS])\s?(?P<an>\d{1,2})"
     r"(?:\s*(?:-|–|—|/|\\|\s(?:on|over|upon)\s)\s*(?P<b>[CTDLS])?\s?(?P<bn>\d{1,2})"
@@ -98,7 +100,8 @@ class LevelFinder(RuleComponent):
     def _load(self, directory: Path) -> None:
         data = rules.load_levels(directory)
         self.spine = Spine(data)
-        self.named = [(re.compile(n.pattern, rules.FLAGS), n.level) for n in data.named]
+        self.named = Scanner([n.pattern for n in data.named], rules.FLAGS, "n")
+        self.named_levels = [n.level for n in data.named]
         self.list_joiner = re.compile(data.list_joiner, rules.FLAGS)
         self.range_joiner = re.compile(data.range_joiner, rules.FLAGS)
         self.range_prefix = re.compile(data.range_prefix, rules.FLAGS)
@@ -134,9 +137,8 @@ class LevelFinder(RuleComponent):
             if lower is None:
                 continue
             out.append((m.start(), m.end(), spine.pair(upper, lower)))
-        for rx, level in self.named:
-            for m in rx.finditer(text):
-                out.append((m.start(), m.end(), [level]))
+        for i, m in enumerate(self.named.finditer(text)):
+            out.append((m.start(), m.end(), [self.named_levels[int(m.lastgroup[1:])]]))
         out.sort()
         return out
 

@@ -20,6 +20,7 @@ K = 2  # characters of look-ahead used for dispatch
 WILD = "\x00"  # "any character" inside a computed prefix
 MAX_PREFIXES = 4000
 _SCAN = re.compile(r"\b\w|[^\w\s]")
+_WORDS = re.compile(r"\b\w")
 
 
 class _TooMany(Exception):
@@ -51,6 +52,8 @@ def _chars(op, av) -> set[str]:
                 out |= {chr(c).lower() for c in range(a[0], a[1] + 1)}
             elif o is C.CATEGORY and a is C.CATEGORY_DIGIT:
                 out |= set("0123456789")
+            elif o is C.CATEGORY and a is C.CATEGORY_SPACE:
+                out |= set(" \t\n\r\f\v")
             else:
                 return {WILD}
         return out
@@ -58,6 +61,8 @@ def _chars(op, av) -> set[str]:
 
 
 def _item(op, av, prefixes: set[str]) -> set[str]:
+    if op is C.IN and len(av) == 1 and av[0][0] is C.CATEGORY and av[0][1] is C.CATEGORY_SPACE:
+        return {s + c for s in prefixes for c in " \t\n\r\f\v"}
     if op in (C.LITERAL, C.IN, C.ANY, C.NOT_LITERAL, C.CATEGORY):
         chars = _chars(op, av)
         return {s + c for s in prefixes for c in chars}
@@ -122,6 +127,22 @@ class Scanner:
         for p in patterns:  # fail at load time, not at the first match
             re.compile(p, flags)
         self._by_key: dict[str, Optional[re.Pattern]] = {}
+        #: True when every expression starts with a letter or digit, so only
+        #: word starts need to be tried (see :func:`word_starts`).
+        self.words_only = all(
+            s is not None and all(x[0] != WILD and x[0].isalnum() for x in s) for s in self.starts
+        )
+
+    def match_at(self, text: str, p: int, end: int) -> Optional[re.Match]:
+        """The first listed expression matching at ``p`` (used by the merged loops of components)."""
+        key = text[p:p + K].lower()
+        if len(key) < K:
+            key = key.ljust(K)
+        try:
+            rx = self._by_key[key]
+        except KeyError:
+            rx = self._compile(key)
+        return rx.match(text, p, end) if rx is not None else None
 
     def _compile(self, key: str) -> Optional[re.Pattern]:
         idx = [i for i, s in enumerate(self.starts) if _fits(s, key)]
@@ -135,7 +156,7 @@ class Scanner:
         end = len(text) if endpos is None else endpos
         by_key = self._by_key
         if starts is None:
-            starts = word_starts(text)
+            starts = word_starts(text, punctuation=not self.words_only)
         nxt = pos
         for i in range(bisect_left(starts, pos), len(starts)):
             p = starts[i]
@@ -158,6 +179,6 @@ class Scanner:
                 nxt = hit.end() if hit.end() > p else p + 1
 
 
-def word_starts(text: str) -> list[int]:
-    """Positions where a rule match may start: word starts and punctuation."""
-    return [m.start() for m in _SCAN.finditer(text)]
+def word_starts(text: str, punctuation: bool = True) -> list[int]:
+    """Positions where a rule match may start: word starts (and punctuation marks)."""
+    return [m.start() for m in (_SCAN if punctuation else _WORDS).finditer(text)]
