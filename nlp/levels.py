@@ -17,7 +17,6 @@ from spacy.tokens import Doc
 
 from . import rules
 from .base import RuleComponent, doc_text
-from .scan import Scanner
 
 #: One spelling of a level: a vertebra, optionally followed by a second one
 #: ("L4-5", "L4/L5", "L4 on L5", "L5S1", "L45" is split in code). It must not
@@ -100,7 +99,7 @@ class LevelFinder(RuleComponent):
     def _load(self, directory: Path) -> None:
         data = rules.load_levels(directory)
         self.spine = Spine(data)
-        self.named = Scanner([n.pattern for n in data.named], rules.FLAGS, "n")
+        self.named = re.compile("|".join(f"(?P<n{i}>{n.pattern})" for i, n in enumerate(data.named)) or "(?!)", rules.FLAGS)
         self.named_levels = [n.level for n in data.named]
         self.list_joiner = re.compile(data.list_joiner, rules.FLAGS)
         self.range_joiner = re.compile(data.range_joiner, rules.FLAGS)
@@ -137,7 +136,7 @@ class LevelFinder(RuleComponent):
             if lower is None:
                 continue
             out.append((m.start(), m.end(), spine.pair(upper, lower)))
-        for i, m in enumerate(self.named.finditer(text)):
+        for m in self.named.finditer(text):
             out.append((m.start(), m.end(), [self.named_levels[int(m.lastgroup[1:])]]))
         out.sort()
         return out
