@@ -15,7 +15,8 @@ evaluated on character offsets inside each sentence:
 
 It also applies ``yields_to``: a mention of a less specific finding in the same
 sentence, at the same levels and with the same assertion as a more specific
-one, is dropped ("herniation in the form of a protrusion").
+one, is dropped ("herniation in the form of a protrusion"); negated mentions
+are all kept ("no disc herniation or protrusion" denies both).
 """
 
 
@@ -113,7 +114,7 @@ class AssertionClassifier(RuleComponent):
             return False
         for g in findings:
             if (g["finding"] in better and g["sentence"] == f["sentence"]
-                    and g["assertion"] == f["assertion"]
+                    and g["assertion"] == f["assertion"] != "absent"
                     and (set(g["levels"]) & set(f["levels"]) or not g["levels"] and not f["levels"])):
                 return True
         return False

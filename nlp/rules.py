@@ -278,7 +278,28 @@ def _read(path: Path, model: type[BaseModel]) -> BaseModel:
         raise RuleFileError(f"{path}: {where}: {first['msg']}") from None
 
 
-@lru_cache(maxsize=16)
+def _stamp(directory: Path, pattern: str) -> tuple:
+    """What the cache keys on: the files' names, sizes and modification times."""
+    return tuple((p.name, st.st_size, st.st_mtime_ns) for p in sorted(directory.glob(pattern))
+                 for st in [p.stat()])
+
+
+def cached(pattern: str):
+    """Cache a loader per directory, and reload when one of its files changes."""
+    def wrap(fn):
+        inner = lru_cache(maxsize=32)(lambda directory, stamp: fn(directory))
+
+        def load(directory: Path):
+            directory = Path(directory)
+            return inner(directory, _stamp(directory, pattern))
+
+        load.__doc__ = fn.__doc__
+        load.__name__ = fn.__name__
+        return load
+    return wrap
+
+
+@cached("vocabulary.yaml")
 def load_vocabulary(directory: Path) -> VocabularyFile:
     return _read(directory / "vocabulary.yaml", VocabularyFile)
 
@@ -304,17 +325,17 @@ def compile_rx(regex: str, directory: Path, where: str = "") -> re.Pattern:
         raise RuleFileError(f"{where}: invalid regular expression after expansion: {exc}") from None
 
 
-@lru_cache(maxsize=16)
+@cached("sections.yaml")
 def load_sections(directory: Path) -> SectionsFile:
     return _read(directory / "sections.yaml", SectionsFile)
 
 
-@lru_cache(maxsize=16)
+@cached("sentences.yaml")
 def load_sentences(directory: Path) -> SentencesFile:
     return _read(directory / "sentences.yaml", SentencesFile)
 
 
-@lru_cache(maxsize=16)
+@cached("levels.yaml")
 def load_levels(directory: Path) -> LevelsFile:
     levels = _read(directory / "levels.yaml", LevelsFile)
     known = set(levels.order)
@@ -325,7 +346,7 @@ def load_levels(directory: Path) -> LevelsFile:
     return levels
 
 
-@lru_cache(maxsize=16)
+@cached("**/*.yaml")
 def load_findings(directory: Path) -> tuple[FindingRule, ...]:
     folder = directory / "findings"
     files = sorted(folder.glob("*.yaml"))
@@ -352,17 +373,17 @@ def load_findings(directory: Path) -> tuple[FindingRule, ...]:
     return tuple(rules)
 
 
-@lru_cache(maxsize=16)
+@cached("context.yaml")
 def load_context(directory: Path) -> ContextFile:
     return _read(directory / "context.yaml", ContextFile)
 
 
-@lru_cache(maxsize=16)
+@cached("attributes.yaml")
 def load_attributes(directory: Path) -> AttributesFile:
     return _read(directory / "attributes.yaml", AttributesFile)
 
 
-@lru_cache(maxsize=16)
+@cached("age.yaml")
 def load_age(directory: Path) -> AgeFile:
     return _read(directory / "age.yaml", AgeFile)
 

@@ -76,6 +76,15 @@ def levelled_wins(pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
     return {(f, lv) for f, lv in pairs if lv or f not in with_level}
 
 
+def _plain(value):
+    """Lists stay lists after a msgpack round trip (DocBin, n_process give tuples)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def from_doc(doc: Doc, *, report_id: str, age: Optional[int] = None) -> ReportResult:
     """Build the result of one processed report. ``age`` (the caller's) wins over the report's."""
     stated = doc._.spine_age
@@ -90,7 +99,7 @@ def from_doc(doc: Doc, *, report_id: str, age: Optional[int] = None) -> ReportRe
             finding=f["finding"], text=f["text"], start=f["start"], end=f["end"],
             section=f["section"], levels=list(f["levels"]), laterality=f.get("laterality"),
             severity=f.get("severity"), assertion=f.get("assertion", "present"), group=f["group"],
-            label=f["label"], attributes=f.get("attributes", {}),
+            label=f["label"], attributes=_plain(f.get("attributes", {})),
         )
         for f in (doc._.spine_findings or [])
     ]

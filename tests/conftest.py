@@ -1,0 +1,48 @@
+"""Shared fixtures. The real reports stay in ../shared (beside the project)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+import spinecontext
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+DEV = SHARED / "corpora" / "dev.jsonl"
+OWN = ROOT / "corpora" / "reports.jsonl"
+SAMPLES = ROOT / "corpora" / "samples"
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    return spinecontext.load()
+
+
+@pytest.fixture(scope="session")
+def annotate(nlp):
+    """annotate(text, age=None) -> ReportResult"""
+
+    def run(text: str, age=None):
+        return spinecontext.annotate(nlp, text, report_id="t", age=age)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def pairs(annotate):
+    """pairs(text) -> {(finding, level or ''): report-level assertion}"""
+
+    def run(text: str):
+        return annotate(text).assertions()
+
+    return run
+
+
+def require_shared() -> None:
+    """Skip when ../shared is absent, except in CI (SPINECONTEXT_REQUIRE_SHARED=1), where it fails."""
+    if DEV.exists():
+        return
+    if os.environ.get("SPINECONTEXT_REQUIRE_SHARED") == "1":
+        pytest.fail(f"{DEV} is missing: the shared corpora must sit beside the project")
+    pytest.skip(f"{DEV} is not beside the project")

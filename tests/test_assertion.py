@@ -1,0 +1,53 @@
+"""Assertion: negation, uncertainty, history, pseudo-negation, scope."""
+
+import pytest
+
+
+@pytest.mark.parametrize("text,expected", [
+    # negation, including lists and "no significant"
+    ("No fracture, spondylolisthesis or marrow lesion.",
+     {("fracture", ""): "absent", ("spondylolisthesis", ""): "absent", ("malignancy", ""): "absent"}),
+    ("No significant thecal sac or nerve root compression noted.",
+     {("thecal_sac_compression", ""): "absent", ("nerve_root_compression", ""): "absent"}),
+    # the medspaCy ": no" trap: a header colon must not stop the negation
+    ("L5-S1: No spondylolisthesis.", {("spondylolisthesis", "L5-S1"): "absent"}),
+    ("Mild disc bulge at L4-5 without foraminal narrowing.",
+     {("disc_bulge", "L4-L5"): "present", ("foraminal_stenosis", "L4-L5"): "absent"}),
+    ("The cauda equina is not compressed.", {("cauda_equina_compression", ""): "absent"}),
+    ("Fracture: none.", {("fracture", ""): "absent"}),
+    # pseudo-negation
+    ("No change in the L4-5 disc bulge.", {("disc_bulge", "L4-L5"): "present"}),
+    ("No significant interval change in the L5-S1 protrusion.", {("disc_protrusion", "L5-S1"): "present"}),
+    # stable / unchanged / prior stay present
+    ("Stable L4-5 disc bulge, unchanged since the prior study.", {("disc_bulge", "L4-L5"): "present"}),
+    # uncertainty, read before negation
+    ("A sequestered fragment cannot be excluded at L4-L5.", {("disc_extrusion", "L4-L5"): "possible"}),
+    ("Hyperintense focus which probably represents discitis at L4-L5.", {("infection", "L4-L5"): "possible"}),
+    ("? early compression fracture of L3", {("fracture", "L3"): "possible"}),
+    ("Findings suggestive of spondylodiscitis at L5-S1.", {("infection", "L5-S1"): "possible"}),
+    # history
+    ("History of L4-5 disc herniation.", {("disc_herniation", "L4-L5"): "historical"}),
+    ("Evaluate for spinal stenosis.", {("central_canal_stenosis", ""): "historical"}),
+    # the reach of a negation ends at "but"
+    ("No canal stenosis but a small disc bulge at L4-5.", {("central_canal_stenosis", "L4-L5"): "absent",
+                                                    ("disc_bulge", "L4-L5"): "present"}),
+    ("The previously seen L4-5 extrusion has resolved.", {("disc_extrusion", "L4-L5"): "absent"}),
+])
+def test_assertion(pairs, text, expected):
+    assert pairs(text) == expected
+
+
+def test_history_section_makes_findings_historical(pairs):
+    p = pairs("CLINICAL HISTORY: prior L1 fracture.\nFINDINGS:\nDisc bulge at L4-5.")
+    assert p == {("fracture", "L1"): "historical", ("disc_bulge", "L4-L5"): "present"}
+
+
+def test_present_wins_at_report_level(annotate):
+    r = annotate("No disc bulge at L3-4.\nL4-5: disc bulge.\nImpression: no stenosis; disc bulge at L4-5.")
+    assert r.assertions()[("disc_bulge", "L4-L5")] == "present"
+    assert r.present_pairs() == {("disc_bulge", "L4-L5")}
+
+
+def test_every_mention_has_one_assertion(annotate):
+    r = annotate("No fracture. ? metastasis at L2. History of discitis. Disc bulge at L4-5.")
+    assert all(f.assertion in {"present", "absent", "possible", "historical"} for f in r.findings)

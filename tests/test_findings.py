@@ -1,0 +1,114 @@
+"""Findings: every taxonomy id, real-report wording, vetoes and precedence."""
+
+import pytest
+
+from spinecontext.nlp.rules import TAXONOMY_IDS
+
+#: One typical sentence per taxonomy finding (written for these tests).
+EXAMPLES = {
+    "disc_degeneration": "Degenerative disc disease at L4-L5.",
+    "disc_desiccation": "Loss of T2 disc signal at L4-L5.",
+    "disc_height_loss": "Loss of disc height at L4-L5.",
+    "disc_bulge": "Broad-based disc bulge at L4-L5.",
+    "disc_protrusion": "Small central disc protrusion at L4-L5.",
+    "disc_extrusion": "Large disc extrusion at L4-L5.",
+    "disc_herniation": "Herniated nucleus pulposus at L4-L5.",
+    "annular_fissure": "Posterior annular fissure at L4-L5.",
+    "facet_arthropathy": "Moderate facet arthropathy at L4-L5.",
+    "spondylolisthesis": "Grade 1 anterolisthesis of L4 on L5.",
+    "spondylolysis": "Bilateral pars defects at L5.",
+    "central_canal_stenosis": "Moderate central canal stenosis at L4-L5.",
+    "thecal_sac_compression": "The bulge at L4-L5 indents the thecal sac.",
+    "foraminal_stenosis": "Severe right foraminal stenosis at L4-L5.",
+    "lateral_recess_stenosis": "Narrowing of the left lateral recess at L4-L5.",
+    "nerve_root_compression": "At L4-L5 the traversing L5 nerve root is compressed.",
+    "modic_change": "Type 2 Modic endplate changes at L4-L5.",
+    "schmorl_node": "Schmorl node in the superior endplate of L2.",
+    "osteophyte": "Endplate osteophytes at L4-L5.",
+    "ligamentum_flavum_hypertrophy": "Ligamentum flavum thickening at L4-L5.",
+    "scoliosis": "Mild levoconvex lumbar scoliosis.",
+    "lordosis_change": "Straightening of the lumbar lordosis.",
+    "synovial_cyst": "Left facet synovial cyst at L4-L5.",
+    "perineural_cyst": "Sacral Tarlov cyst.",
+    "hemangioma": "Small vertebral hemangioma in L2.",
+    "transitional_vertebra": "Transitional lumbosacral vertebra with partial sacralization of L5.",
+    "fracture": "Compression fracture of L1.",
+    "malignancy": "Lytic lesion in L3 suspicious for metastasis.",
+    "infection": "Findings of discitis-osteomyelitis at L2-L3.",
+    "cauda_equina_compression": "The extrusion severely compresses the cauda equina at L4-L5.",
+}
+
+
+def test_every_taxonomy_id_has_an_example():
+    assert set(EXAMPLES) == set(TAXONOMY_IDS)
+
+
+@pytest.mark.parametrize("finding", sorted(EXAMPLES))
+def test_each_finding_is_found(annotate, finding):
+    found = {f.finding for f in annotate(EXAMPLES[finding]).findings}
+    assert finding in found
+
+
+@pytest.mark.parametrize("text,finding", [
+    ("Dissicating disc materials.", "disc_desiccation"),
+    ("dehtdrated disc material", "disc_desiccation"),
+    ("Rt paracentral disc protruion noted", "disc_protrusion"),
+    ("compresing the thecal sac", "thecal_sac_compression"),
+    ("ligamnetum flavum hyperatrophy", "ligamentum_flavum_hypertrophy"),
+    ("No evidence of disc heniation", "disc_herniation"),
+    ("Grade II spondylolithesis of L4 over L5", "spondylolisthesis"),
+    ("Feature of muscle spasm.", "lordosis_change"),
+    ("encroaching upon Rt L5 nerrve root", "nerve_root_compression"),
+    ("encroaching both exit neural canals", "foraminal_stenosis"),
+    ("Small tarlovs cyst.", "perineural_cyst"),
+    ("DDD at L4-5", "disc_degeneration"),
+    ("HNP at L5-S1", "disc_herniation"),
+    ("sequeatrated disc fragment", "disc_extrusion"),
+    ("Adequate spinal canal.", "central_canal_stenosis"),
+    ("obliterating anterior CSF spaces", "thecal_sac_compression"),
+])
+def test_real_report_wording(annotate, text, finding):
+    assert finding in {f.finding for f in annotate(text).findings}
+
+
+def test_veto_intravertebral_herniation_is_schmorl(annotate):
+    found = {f.finding for f in annotate("Intravertebral disc herniation in L3.").findings}
+    assert found == {"schmorl_node"}
+
+
+def test_most_specific_type_wins(annotate):
+    r = annotate("L4-L5: disc herniation in the form of a left paracentral protrusion.")
+    assert {f.finding for f in r.findings} == {"disc_protrusion"}
+
+
+def test_negated_herniation_and_protrusion_both_kept(pairs):
+    p = pairs("No significant disc herniation or protrusion seen.")
+    assert p == {("disc_herniation", ""): "absent", ("disc_protrusion", ""): "absent"}
+
+
+def test_verbs_distribute_over_objects(pairs):
+    p = pairs("Diffuse disc bulge noted at L4/L5 level, mildly compressing the thecal sac and both exit nerve roots.")
+    assert p == {("disc_bulge", "L4-L5"): "present", ("thecal_sac_compression", "L4-L5"): "present",
+                 ("nerve_root_compression", "L4-L5"): "present"}
+
+
+def test_nerve_root_within_foramen_is_not_foraminal_stenosis(pairs):
+    p = pairs("L3-4: disc bulge causing compression of right nerve root within neural foramen.")
+    assert ("nerve_root_compression", "L3-L4") in p
+    assert ("foraminal_stenosis", "L3-L4") not in p
+
+
+def test_marrow_signal_needs_a_flag(pairs):
+    assert pairs("Diffuse decreased bone marrow signal intensity (obese patient).") == {}
+    assert pairs("Diffusely reduced marrow signal, correlate with bone scan.") == {("malignancy", ""): "possible"}
+
+
+def test_degenerative_changes_need_a_disc(pairs):
+    assert pairs("Feature of degenerative changes.") == {}
+    assert ("disc_degeneration", "") in pairs("Degenerative changes noted with desiccated disc materials.")
+
+
+def test_spans_mirror_findings(nlp):
+    doc = nlp("L4-L5: disc bulge indenting the thecal sac.")
+    assert [s.label_ for s in doc.spans["spine_findings"]] == ["disc_bulge", "thecal_sac_compression"]
+    assert doc.spans["spine_findings"][0]._.spine_finding["levels"] == ["L4-L5"]

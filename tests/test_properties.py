@@ -1,0 +1,64 @@
+"""Property tests: on any text the pipeline never raises and offsets slice back."""
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from spinecontext.nlp.scan import Scanner, word_starts
+
+WORDS = ["disc", "bulge", "protrusion", "L4-5", "L5/S1", "D12/L1", "no", "not", "without", "?", "//",
+         "\n", ":", ",", ".", "mild", "severe", "left", "Rt", "compressing", "thecal", "sac", "nerve", "root",
+         "exit", "canal", "stenosis", "fracture", "history", "of", "IMPRESSION:", "HISTORY:", "C.SPINE", "MRI",
+         "LSS", "through", "L3-L4", "and", "&", "at", "level", "Modic", "type", "2", "grade", "II",
+         "anterolisthesis", "metastasis", "cannot", "be", "excluded", "52-year-old", "–", "T2", "signal"]
+
+report_like = st.lists(st.sampled_from(WORDS), max_size=60).map(" ".join)
+any_text = st.text(max_size=400)
+
+
+def check(annotate, text):
+    r = annotate(text)
+    for f in r.findings:
+        assert text[f.start:f.end] == f.text
+        assert f.assertion in {"present", "absent", "possible", "historical"}
+        assert all(isinstance(lv, str) and lv for lv in f.levels)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=any_text)
+def test_arbitrary_text(annotate, text):
+    check(annotate, text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=report_like)
+def test_report_like_text(annotate, text):
+    check(annotate, text)
+
+
+PATTERNS = [r"\bbulg(?:e|es)\b", r"\bdisc\s+bulge", r"(?:exit|neural)\s+canals?", r"\bno\b", r"\?+",
+            r":\s*none", r"\b(?:is|are)?\s*not\b", r"[LS]\d", r"a?b+", r"\bthecal(?=\s+sac)"]
+
+
+def reference(patterns, text):
+    """Try the whole alternation at each start position, left to right, non-overlapping."""
+    import re
+
+    rx = re.compile("|".join(f"(?P<g{i}>{p})" for i, p in enumerate(patterns)), re.IGNORECASE)
+    out, nxt = [], 0
+    for p in word_starts(text):
+        if p < nxt:
+            continue
+        m = rx.match(text, p)
+        if m:
+            out.append((m.start(), m.end(), m.lastgroup))
+            nxt = max(m.end(), p + 1)
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.lists(st.sampled_from(["disc", "bulge", "bulges", "exit", "canal", "no", "not", "is", "?", "??",
+                                      ":", "none", "L4", "S1", "ab", "bbb", "thecal", "sac", " ", "\n", ","]),
+                     max_size=30).map("".join))
+def test_scanner_equals_reference(text):
+    got = [(m.start(), m.end(), m.lastgroup) for m in Scanner(PATTERNS).finditer(text)]
+    assert got == reference(PATTERNS, text)
