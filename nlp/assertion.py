@@ -21,6 +21,7 @@ are all kept ("no disc herniation or protrusion" denies both).
 
 
 import re
+from bisect import bisect_left, bisect_right
 from pathlib import Path
 from typing import Optional
 
@@ -29,9 +30,10 @@ from spacy.tokens import Doc
 
 from . import rules
 from .base import RuleComponent, doc_text, set_finding_spans
-from .scan import Scanner
+from .scan import Scanner, word_starts
 
-WORD = re.compile(r"\w+")
+#: No rule reaches further than this many words (ContextRule.max_scope <= 60).
+MAX_REACH = 60
 CATEGORY = {
     "NEGATED_EXISTENCE": "absent",
     "POSSIBLE_EXISTENCE": "possible",
@@ -48,6 +50,7 @@ class AssertionClassifier(RuleComponent):
         self.rules = data.rules
         parts = [rules.expand(r.regex, directory, f"context.yaml rule {i}") for i, r in enumerate(data.rules)]
         self.rx = Scanner(parts, rules.FLAGS, "r")
+        self.stops = {id(r): re.compile(r.stop, rules.FLAGS) if r.stop else None for r in data.rules}
         self.yields = {r.id: set(r.yields_to) for r in rules.load_findings(directory) if r.yields_to} \
             if (directory / "findings").is_dir() else {}
 
@@ -59,28 +62,40 @@ class AssertionClassifier(RuleComponent):
                 out.append((m.start(), m.end(), rule))
         return out
 
-    def assert_one(self, f: dict, sent: list[int], mods: list, text: str) -> str:
+    def assert_one(self, f: dict, sent: list[int], mods: list, starts: list[int],
+                   words: list[int], terms: list[int], text: str) -> str:
+        """The assertion of one mention.
+
+        mods: modifiers sorted by start; starts: their start offsets; words: word
+        start offsets of the report; terms: TERMINATE offsets, sorted.
+        """
         if f.get("fixed_assertion"):
             return f["fixed_assertion"]
         s0, s1 = sent
         fs, fe = f["start"], f["end"]
-        local = [m for m in mods if s0 <= m[0] < s1]
-        terms = [m[0] for m in local if m[2].category == "TERMINATE"]
+        # only modifiers within reach can apply: MAX_REACH words either side, same sentence
+        w0 = bisect_left(words, fs)
+        k = w0 - MAX_REACH - 2
+        lo_pos = max(s0, words[k]) if k >= 0 else s0
+        k = w0 + MAX_REACH + 2
+        hi_pos = min(s1, words[k]) if k < len(words) else s1
         cats = set()
-        for a, b, rule in local:
-            if rule.category == "TERMINATE":
+        for a, b, rule in mods[bisect_left(starts, lo_pos):bisect_right(starts, hi_pos)]:
+            if not s0 <= a < s1:
                 continue
-            reach = None
             if b <= fs and rule.direction in ("forward", "bidirectional"):
-                reach = (b, fs)
+                lo, hi = b, fs
             elif a >= fe and rule.direction in ("backward", "bidirectional"):
-                reach = (fe, a)
-            if reach is None:
+                lo, hi = fe, a
+            else:
                 continue
-            lo, hi = reach
-            if any(lo <= t < hi for t in terms):
+            t = bisect_left(terms, lo)
+            if t < len(terms) and terms[t] < hi:
+                continue  # a TERMINATE word lies between
+            if bisect_left(words, hi) - bisect_left(words, lo) > rule.max_scope:
                 continue
-            if len(WORD.findall(text, lo, hi)) > rule.max_scope:
+            stop = self.stops[id(rule)]
+            if stop is not None and stop.search(text, lo, hi):
                 continue
             cats.add(CATEGORY[rule.category])
         negated = "absent" in cats
@@ -98,23 +113,29 @@ class AssertionClassifier(RuleComponent):
             return doc
         text = doc_text(doc)
         sents = doc._.spine_sentences or [[0, len(text)]]
-        mods = self.modifiers(text)
+        words = word_starts(text, punctuation=False)
+        found = self.modifiers(text)
+        terms = [a for a, _, rule in found if rule.category == "TERMINATE"]
+        mods = [m for m in found if m[2].category != "TERMINATE"]
+        starts = [m[0] for m in mods]
         for f in findings:
-            f["assertion"] = self.assert_one(f, sents[f["sentence"]], mods, text)
+            f["assertion"] = self.assert_one(f, sents[f["sentence"]], mods, starts, words, terms, text)
         if self.yields:
-            kept = [f for f in findings if not self._yields(f, findings)]
+            by_sentence: dict[int, list[dict]] = {}
+            for f in findings:
+                by_sentence.setdefault(f["sentence"], []).append(f)
+            kept = [f for f in findings if not self._yields(f, by_sentence[f["sentence"]])]
             if len(kept) != len(findings):
                 doc._.spine_findings = kept
                 set_finding_spans(doc, kept)
         return doc
 
-    def _yields(self, f: dict, findings: list[dict]) -> bool:
+    def _yields(self, f: dict, same_sentence: list[dict]) -> bool:
         better = self.yields.get(f["finding"])
-        if not better:
+        if not better or f["assertion"] == "absent":
             return False
-        for g in findings:
-            if (g["finding"] in better and g["sentence"] == f["sentence"]
-                    and g["assertion"] == f["assertion"] != "absent"
+        for g in same_sentence:
+            if (g["finding"] in better and g["assertion"] == f["assertion"]
                     and (set(g["levels"]) & set(f["levels"]) or not g["levels"] and not f["levels"])):
                 return True
         return False

@@ -7,6 +7,7 @@ its own severity. Words before the mention are read first.
 
 
 import re
+from bisect import bisect_left
 from pathlib import Path
 from typing import Optional
 
@@ -70,17 +71,21 @@ class AttributeReader(RuleComponent):
         text = doc_text(doc)
         sents = doc._.spine_sentences or [[0, len(text)]]
         starts = word_starts(text) if findings else []
+        by_sentence: dict[int, list[int]] = {}
+        for i, f in enumerate(findings):  # findings are in start order
+            by_sentence.setdefault(f["sentence"], []).append(i)
         for i, f in enumerate(findings):
             si, fs, fe = f["sentence"], f["start"], f["end"]
             s0, s1 = sents[si]
             prev_end, next_start = s0, s1
-            for j, g in enumerate(findings):
-                if j == i or g["sentence"] != si:
-                    continue
-                if g["end"] <= fs and g["end"] > prev_end:
-                    prev_end = g["end"]
-                elif g["start"] >= fe and g["start"] < next_start:
-                    next_start = g["start"]
+            near = by_sentence[si]
+            k = near.index(i) if len(near) < 64 else bisect_left(near, i)
+            for j in near[max(0, k - 8):k]:  # neighbours before: the latest end at or before fs
+                if prev_end < findings[j]["end"] <= fs:
+                    prev_end = findings[j]["end"]
+            for j in near[k + 1:k + 9]:  # neighbours after: the first start at or after fe
+                if fe <= findings[j]["start"] < next_start:
+                    next_start = findings[j]["start"]
             b0 = max(prev_end, fs - self.before)
             a1 = min(next_start, fe + self.after)
             # words before the mention (and in it) first, then words after it

@@ -18,6 +18,7 @@ exam title, are dropped: spinecontext is about the lumbar spine.
 
 
 import re
+from bisect import bisect_left, bisect_right
 from pathlib import Path
 from typing import Optional
 
@@ -104,30 +105,38 @@ class FindingMatcher(RuleComponent):
                     conditional.append(m)
                     next_cond = max(m.end(), p + 1)
         if conditional:
-            taken = [(f["start"], f["end"], f["finding"]) for f in found]
+            taken: dict[str, list[tuple[int, int]]] = {}
+            for f in found:  # plain mentions, already in start order
+                taken.setdefault(f["finding"], []).append((f["start"], f["end"]))
             all_starts = starts if not words_only else word_starts(text)
+            has_cache: dict[tuple[int, int], bool] = {}
             for m in conditional:
-                fid, spec, before, has = self.cond_specs[int(m.lastgroup[1:])]
-                s0, s1 = sents[sentence_index(sents, m.start())] if sents else (0, len(text))
+                idx = int(m.lastgroup[1:])
+                fid, spec, before, has = self.cond_specs[idx]
+                si = sentence_index(sents, m.start()) if sents else 0
+                s0, s1 = sents[si] if sents else (0, len(text))
                 if before is not None and next(
                     before.finditer(text, max(s0, m.start() - spec.within), m.start(), starts=all_starts), None
                 ) is None:
                     continue
-                if has is not None and next(has.finditer(text, s0, s1, starts=all_starts), None) is None:
-                    continue
-                if any(f == fid and a < m.end() and m.start() < b for a, b, f in taken):
+                if has is not None:
+                    key = (idx, si)
+                    if key not in has_cache:
+                        has_cache[key] = next(has.finditer(text, s0, s1, starts=all_starts), None) is not None
+                    if not has_cache[key]:
+                        continue
+                if _overlaps(taken.get(fid, ()), m.start(), m.end()):
                     continue
                 found.append(self._mention(fid, spec, m))
         if self.vetoes:
+            veto_spans: dict[str, list[tuple[int, int]]] = {}
             kept = []
             for f in found:
-                vetoes = self.vetoes.get(f["finding"])
-                if vetoes and sents:
-                    s0, s1 = sents[sentence_index(sents, f["start"])]
-                    if any(
-                        vm.start() < f["end"] and f["start"] < vm.end()
-                        for v in vetoes for vm in v.finditer(text, s0, s1)
-                    ):
+                fid = f["finding"]
+                if fid in self.vetoes:
+                    if fid not in veto_spans:  # each veto expression runs once per report
+                        veto_spans[fid] = sorted((vm.start(), vm.end()) for v in self.vetoes[fid] for vm in v.finditer(text))
+                    if _overlaps(veto_spans[fid], f["start"], f["end"]):
                         continue
                 kept.append(f)
             found = kept
@@ -140,39 +149,41 @@ class FindingMatcher(RuleComponent):
                 "fixed_assertion": spec.assertion}
 
     # -- levels -------------------------------------------------------------------
-    def link_levels(self, f: dict, rule: rules.FindingRule, sent: list[int],
-                    groups: list[dict], text: str) -> list[str]:
+    def link_levels(self, f: dict, rule: rules.FindingRule, si: int, index: "_LevelIndex") -> list[str]:
         if rule.level_kind == "none":
             return []
-        s0, s1 = sent
+        text = index.text
+        s0, s1 = index.sents[si]
         fs, fe = f["start"], f["end"]
-        in_sent = [g for g in groups if s0 <= g["start"] < s1]
         chosen: Optional[dict] = None
-        if in_sent:
-            cands = self._prefer(in_sent, rule.level_kind)
-            inside = [g for g in cands if fs <= g["start"] < fe]
-            after = [g for g in cands if g["start"] >= fe]
-            before = [g for g in cands if g["end"] <= fs]
-            if inside:
-                chosen = inside[0]
-            elif after and len(text[fe:after[0]["start"]]) <= 60 and ADJACENT.match(text, fe, after[0]["start"]):
-                chosen = after[0]
-            elif before:
-                chosen = before[-1]
-            elif after:
-                chosen = after[0]
-        if chosen is None and not self.not_under_header.search(text, s0, s1):
-            scoped = [g for g in groups if g["header"] and g["start"] < fs and fs < (g["scope_end"] or 0)]
-            if scoped:
-                chosen = scoped[-1]
-            else:
-                earlier = [g for g in groups if g["end"] <= s0]
-                if earlier:
-                    g = earlier[-1]
+        cands, starts = index.in_sentence(si, rule.level_kind)
+        if cands:
+            i = bisect_left(starts, fs)          # first group starting at or after the mention
+            j = bisect_left(starts, fe, lo=i)    # first group starting after it
+            after = cands[j] if j < len(cands) else None
+            before = None
+            k = i - 1
+            while k >= 0 and before is None and k >= i - 8:
+                if cands[k]["end"] <= fs:
+                    before = cands[k]
+                k -= 1
+            if j > i:
+                chosen = cands[i]  # a level inside the mention ("narrowed L4-5 disc space")
+            elif after is not None and after["start"] - fe <= 60 and ADJACENT.match(text, fe, after["start"]):
+                chosen = after
+            elif before is not None:
+                chosen = before
+            elif after is not None:
+                chosen = after
+        if chosen is None and not index.sentence_has(self.not_under_header, si):
+            chosen = index.header_over(fs)
+            if chosen is None:
+                g = index.last_group_before(s0)
+                if g is not None:
                     gap = text[g["end"]:s0]
                     # "at this level" refers back within the paragraph; otherwise a
                     # sentence takes the level of the sentence before it on its line
-                    if "\n" not in gap or self.same_level.search(text, s0, s1) and not _BLANK.search(gap):
+                    if "\n" not in gap or index.sentence_has(self.same_level, si) and not _BLANK.search(gap):
                         chosen = g
         if chosen is None:
             return []
@@ -187,16 +198,6 @@ class FindingMatcher(RuleComponent):
             levels = [f"{v}-{self.spine.below(v)}" for v in bodies if self.spine.below(v)]
         return levels
 
-    @staticmethod
-    def _prefer(groups: list[dict], kind: str) -> list[dict]:
-        if kind == "disc":
-            pref = [g for g in groups if any("-" in lv for lv in g["levels"])]
-        elif kind == "vertebra":
-            pref = [g for g in groups if any("-" not in lv for lv in g["levels"])]
-        else:
-            pref = []
-        return pref or groups
-
     # -- pipeline -----------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
         text = doc_text(doc)
@@ -204,13 +205,14 @@ class FindingMatcher(RuleComponent):
         sections = doc._.spine_sections or [
             {"name": "findings", "kind": "findings", "region": None, "start": 0, "end": len(text)}
         ]
-        groups = doc._.spine_levels or []
+        index = _LevelIndex(text, sents, doc._.spine_levels or [])
+        section_starts = [sec["start"] for sec in sections]
         out: list[dict] = []
         for f in self.match(text, sents):
             rule = self.rules[f["finding"]]
             si = sentence_index(sents, f["start"])
-            section = _section_at(sections, f["start"])
-            levels = self.link_levels(f, rule, sents[si], groups, text)
+            section = sections[max(0, bisect_right(section_starts, f["start"]) - 1)]
+            levels = self.link_levels(f, rule, si, index)
             lumbar = [lv for lv in levels if lv in self.spine.lumbar]
             region = section.get("region")
             if levels and not lumbar:
@@ -234,14 +236,62 @@ class FindingMatcher(RuleComponent):
 _BLANK = re.compile(r"\n[ \t]*\n")
 
 
-def _section_at(sections: list[dict], pos: int) -> dict:
-    found = sections[0]
-    for s in sections:
-        if s["start"] <= pos:
-            found = s
-        else:
-            break
-    return found
+def _overlaps(spans, start: int, end: int) -> bool:
+    """Does any (a, b) in the start-sorted ``spans`` overlap [start, end)?"""
+    i = bisect_left(spans, (end,))
+    return any(a < end and start < b for a, b in spans[max(0, i - 8):i])
+
+
+class _LevelIndex:
+    """Level groups of one report, indexed by sentence and position.
+
+    Every lookup is logarithmic or bounded, so a report with thousands of
+    findings is processed in about linear time.
+    """
+
+    def __init__(self, text: str, sents: list[list[int]], groups: list[dict]) -> None:
+        self.text, self.sents, self.groups = text, sents, groups
+        self.by_sentence: dict[int, list[dict]] = {}
+        for g in groups:
+            self.by_sentence.setdefault(sentence_index(sents, g["start"]), []).append(g)
+        self.ends = [g["end"] for g in groups]
+        self.headers = [g for g in groups if g["header"]]
+        self.header_starts = [g["start"] for g in self.headers]
+        self._preferred: dict[tuple[int, str], tuple[list[dict], list[int]]] = {}
+        self._has: dict[tuple[int, int], bool] = {}
+
+    def in_sentence(self, si: int, kind: str) -> tuple[list[dict], list[int]]:
+        """Groups of sentence ``si`` and their starts; disc findings prefer disc levels, vertebral ones vertebrae."""
+        key = (si, kind)
+        if key not in self._preferred:
+            groups = self.by_sentence.get(si, [])
+            if kind == "disc":
+                pref = [g for g in groups if any("-" in lv for lv in g["levels"])]
+            elif kind == "vertebra":
+                pref = [g for g in groups if any("-" not in lv for lv in g["levels"])]
+            else:
+                pref = []
+            chosen = pref or groups
+            self._preferred[key] = (chosen, [g["start"] for g in chosen])
+        return self._preferred[key]
+
+    def header_over(self, pos: int) -> Optional[dict]:
+        """The level header whose scope holds ``pos`` (scopes end at the next header)."""
+        i = bisect_left(self.header_starts, pos) - 1
+        if i >= 0 and pos < (self.headers[i]["scope_end"] or 0):
+            return self.headers[i]
+        return None
+
+    def last_group_before(self, pos: int) -> Optional[dict]:
+        i = bisect_right(self.ends, pos) - 1
+        return self.groups[i] if i >= 0 else None
+
+    def sentence_has(self, rx: re.Pattern, si: int) -> bool:
+        key = (id(rx), si)
+        if key not in self._has:
+            s0, s1 = self.sents[si]
+            self._has[key] = rx.search(self.text, s0, s1) is not None
+        return self._has[key]
 
 
 @Language.factory(

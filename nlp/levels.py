@@ -9,6 +9,7 @@ it take its levels up to the next header, a blank line or a new section.
 
 
 import re
+from bisect import bisect_left, bisect_right
 from pathlib import Path
 from typing import Optional
 
@@ -164,9 +165,14 @@ class LevelFinder(RuleComponent):
     def mark_headers(self, text: str, groups: list[dict], boundaries: list[int]) -> None:
         """Find level headers and the end of the text each one governs."""
         n = len(text)
+        newlines = [m.start() for m in _NEWLINE.finditer(text)]
+        # a line starts after a newline or after "//" (short notes join findings with "//")
+        line_starts = sorted({0, *(p + 1 for p in newlines), *(m.start() + 2 for m in _SLASHES.finditer(text))})
+        blanks = [m.start() for m in _BLANK.finditer(text)]
+        boundaries = sorted(boundaries)
         headers = []
         for g in groups:
-            line_start = max(text.rfind("\n", 0, g["start"]) + 1, text.rfind("//", 0, g["start"]) + 2, 0)
+            line_start = line_starts[bisect_right(line_starts, g["start"]) - 1]
             prefix = text[line_start:g["start"]]
             if len(prefix) > 40 or not self.line_start_before.match(prefix):
                 continue
@@ -176,21 +182,15 @@ class LevelFinder(RuleComponent):
                 g["header"] = "line"
             headers.append(g)
         for i, g in enumerate(headers):
-            end = n
-            if i + 1 < len(headers):
-                end = headers[i + 1]["start"]
-            if g["header"] == "block":
-                blank = _BLANK.search(text, g["end"])
-                if blank:
-                    end = min(end, blank.start())
-            else:
-                nl = text.find("\n", g["end"])
-                if nl != -1:
-                    end = min(end, nl)
-            for b in boundaries:
-                if g["end"] < b < end:
-                    end = b
-                    break
+            end = headers[i + 1]["start"] if i + 1 < len(headers) else n
+            # a block header governs up to a blank line, a line header its own line
+            stops = blanks if g["header"] == "block" else newlines
+            j = bisect_left(stops, g["end"])
+            if j < len(stops):
+                end = min(end, stops[j])
+            j = bisect_right(boundaries, g["end"])
+            if j < len(boundaries) and boundaries[j] < end:
+                end = boundaries[j]
             g["scope_end"] = end
 
     def __call__(self, doc: Doc) -> Doc:
@@ -209,6 +209,8 @@ class LevelFinder(RuleComponent):
 
 
 _BLANK = re.compile(r"\n[ \t]*\n")
+_NEWLINE = re.compile(r"\n")
+_SLASHES = re.compile(r"(?=//)")
 #: A header inside a bulleted or numbered item governs that item only.
 _BULLET = re.compile(r"\s*(?:[-*•·]|\d{1,2}[.)])")
 

@@ -190,12 +190,15 @@ class ContextRule(_Strict):
     ]
     direction: Literal["forward", "backward", "bidirectional"] = "forward"
     max_scope: int = Field(default=10, ge=1, le=60)
+    #: the modifier does not reach past text matching this (e.g. "[,;]")
+    stop: Optional[Regex] = None
 
     def model_post_init(self, __context) -> None:
         if (self.literal is None) == (self.pattern is None):
             raise ValueError("a context rule needs exactly one of 'literal' or 'pattern'")
-        if self.pattern is not None:
-            _check_regex(self.pattern)
+        for rx in (self.pattern, self.stop):
+            if rx is not None:
+                _check_regex(rx)
 
     @property
     def regex(self) -> str:

@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 from typing import Optional
 
+import numpy
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -64,13 +66,15 @@ class SentenceSplitter(RuleComponent):
         sents = self.split(doc_text(doc))
         doc._.spine_sentences = sents
         if len(doc):
-            # Only sentence starts are marked; spaCy reads unmarked tokens as
-            # sentence-internal once any token is marked.
-            doc[0].is_sent_start = True
-            for s, e in sents:
-                span = doc.char_span(s, e, alignment_mode="expand")
-                if span is not None and len(span) and span.start > 0:
-                    doc[span.start].is_sent_start = True
+            # One array write: setting Token.is_sent_start one token at a time
+            # rescans the whole doc each time (quadratic on long reports).
+            idx = doc.to_array("IDX").astype(numpy.int64)
+            flags = numpy.zeros(len(doc), dtype=numpy.uint64)
+            flags[0] = 1
+            if sents:
+                first = numpy.searchsorted(idx, numpy.array([a for a, _ in sents], dtype=numpy.int64))
+                flags[first[first < len(doc)]] = 1
+            doc.from_array([SENT_START], flags.reshape(-1, 1))
         return doc
 
 

@@ -62,3 +62,15 @@ def reference(patterns, text):
 def test_scanner_equals_reference(text):
     got = [(m.start(), m.end(), m.lastgroup) for m in Scanner(PATTERNS).finditer(text)]
     assert got == reference(PATTERNS, text)
+
+
+def test_largest_allowed_report_is_processed(annotate):
+    """A report at the size limit (1,000,000 characters) runs through in about linear time."""
+    from spinecontext.nlp import MAX_CHARS
+
+    unit = "L4-5: No disc bulge // ? fracture L1: none; mild stenosis at L3-L4 through L5-S1\n"
+    text = (unit * (MAX_CHARS // len(unit) + 1))[:MAX_CHARS]
+    r = annotate(text)
+    assert len(r.findings) > 10_000
+    for f in r.findings[::997]:
+        assert text[f.start:f.end] == f.text
