@@ -9,7 +9,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules
-from .base import TEXT_KEY, RuleComponent, doc_text
+from .base import RuleComponent, doc_text, drop_caches
 
 
 class AgeReader(RuleComponent):
@@ -34,7 +34,7 @@ class AgeReader(RuleComponent):
 
     def __call__(self, doc: Doc) -> Doc:
         doc._.spine_age = self.find(doc_text(doc))
-        doc.user_data.pop(TEXT_KEY, None)  # last component: drop the cached text
+        drop_caches(doc)  # last component: serialised docs keep no cached copies
         return doc
 
 

@@ -29,8 +29,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules
-from .base import RuleComponent, doc_text, set_finding_spans
-from .scan import Scanner, word_starts
+from .base import RuleComponent, doc_text, doc_word_starts, set_finding_spans
+from .scan import Scanner
 
 #: No rule reaches further than this many words (ContextRule.max_scope <= 60).
 MAX_REACH = 60
@@ -54,9 +54,9 @@ class AssertionClassifier(RuleComponent):
         self.yields = {r.id: set(r.yields_to) for r in rules.load_findings(directory) if r.yields_to} \
             if (directory / "findings").is_dir() else {}
 
-    def modifiers(self, text: str) -> list[tuple[int, int, rules.ContextRule]]:
+    def modifiers(self, text: str, starts: Optional[list[int]] = None) -> list[tuple[int, int, rules.ContextRule]]:
         out = []
-        for m in self.rx.finditer(text):
+        for m in self.rx.finditer(text, starts=starts):
             rule = self.rules[int(m.lastgroup[1:])]
             if rule.category != "PSEUDO":
                 out.append((m.start(), m.end(), rule))
@@ -113,8 +113,8 @@ class AssertionClassifier(RuleComponent):
             return doc
         text = doc_text(doc)
         sents = doc._.spine_sentences or [[0, len(text)]]
-        words = word_starts(text, punctuation=False)
-        found = self.modifiers(text)
+        words = doc_word_starts(doc, False)
+        found = self.modifiers(text, doc_word_starts(doc, True))
         terms = [a for a, _, rule in found if rule.category == "TERMINATE"]
         mods = [m for m in found if m[2].category != "TERMINATE"]
         starts = [m[0] for m in mods]

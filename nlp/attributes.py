@@ -15,8 +15,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules
-from .base import RuleComponent, doc_text
-from .scan import Scanner, word_starts
+from .base import RuleComponent, doc_text, doc_word_starts
+from .scan import Scanner
 
 SEVERITY_RANK = {"mild": 1, "moderate": 2, "severe": 3}
 SIDES = ("left", "right", "bilateral", "central")
@@ -70,7 +70,7 @@ class AttributeReader(RuleComponent):
         findings = doc._.spine_findings or []
         text = doc_text(doc)
         sents = doc._.spine_sentences or [[0, len(text)]]
-        starts = word_starts(text) if findings else []
+        starts = doc_word_starts(doc, not self.words.words_only) if findings else []
         by_sentence: dict[int, list[int]] = {}
         for i, f in enumerate(findings):  # findings are in start order
             by_sentence.setdefault(f["sentence"], []).append(i)

@@ -84,3 +84,23 @@ def doc_text(doc: Doc) -> str:
     if text is None:
         text = doc.user_data[TEXT_KEY] = doc.text
     return text
+
+
+#: Per-report caches shared by the components, removed with the text.
+CACHE_KEYS = (TEXT_KEY, "spinecontext.words", "spinecontext.words+punct")
+
+
+def doc_word_starts(doc: Doc, punctuation: bool) -> list[int]:
+    """Word starts (and, if asked, punctuation marks) of the report, computed once."""
+    from .scan import word_starts
+
+    key = CACHE_KEYS[2 if punctuation else 1]
+    starts = doc.user_data.get(key)
+    if starts is None:
+        starts = doc.user_data[key] = word_starts(doc_text(doc), punctuation=punctuation)
+    return starts
+
+
+def drop_caches(doc: Doc) -> None:
+    for key in CACHE_KEYS:
+        doc.user_data.pop(key, None)

@@ -26,7 +26,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules
-from .base import RuleComponent, doc_text, sentence_index, set_finding_spans
+from .base import RuleComponent, doc_text, doc_word_starts, sentence_index, set_finding_spans
 from .levels import Spine
 from .scan import Scanner, word_starts
 
@@ -83,11 +83,11 @@ class FindingMatcher(RuleComponent):
         return Scanner([rules.expand(regex, directory, where)], rules.FLAGS)
 
     # -- matching ---------------------------------------------------------------
-    def match(self, text: str, sents: list[list[int]]) -> list[dict]:
+    def match(self, text: str, sents: list[list[int]], doc: Optional[Doc] = None) -> list[dict]:
         found: list[dict] = []
         plain, cond = self.plain, self.cond
         words_only = (plain is None or plain.words_only) and (cond is None or cond.words_only)
-        starts = word_starts(text, punctuation=not words_only)
+        starts = doc_word_starts(doc, not words_only) if doc is not None else word_starts(text, not words_only)
         end = len(text)
         next_plain = next_cond = 0
         conditional: list[re.Match] = []
@@ -108,7 +108,8 @@ class FindingMatcher(RuleComponent):
             taken: dict[str, list[tuple[int, int]]] = {}
             for f in found:  # plain mentions, already in start order
                 taken.setdefault(f["finding"], []).append((f["start"], f["end"]))
-            all_starts = starts if not words_only else word_starts(text)
+            all_starts = starts if not words_only else (
+                doc_word_starts(doc, True) if doc is not None else word_starts(text))
             has_cache: dict[tuple[int, int], bool] = {}
             for m in conditional:
                 idx = int(m.lastgroup[1:])
@@ -208,7 +209,7 @@ class FindingMatcher(RuleComponent):
         index = _LevelIndex(text, sents, doc._.spine_levels or [])
         section_starts = [sec["start"] for sec in sections]
         out: list[dict] = []
-        for f in self.match(text, sents):
+        for f in self.match(text, sents, doc):
             rule = self.rules[f["finding"]]
             si = sentence_index(sents, f["start"])
             section = sections[max(0, bisect_right(section_starts, f["start"]) - 1)]

@@ -9,7 +9,7 @@ it take its levels up to the next header, a blank line or a new section.
 
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from pathlib import Path
 from typing import Optional
 
@@ -163,17 +163,25 @@ class LevelFinder(RuleComponent):
         return groups
 
     def mark_headers(self, text: str, groups: list[dict], boundaries: list[int]) -> None:
-        """Find level headers and the end of the text each one governs."""
+        """Find level headers and the end of the text each one governs.
+
+        Every search is bounded (the prefix window, the next header), so the
+        work stays linear in the length of the report.
+        """
         n = len(text)
-        newlines = [m.start() for m in _NEWLINE.finditer(text)]
-        # a line starts after a newline or after "//" (short notes join findings with "//")
-        line_starts = sorted({0, *(p + 1 for p in newlines), *(m.start() + 2 for m in _SLASHES.finditer(text))})
-        blanks = [m.start() for m in _BLANK.finditer(text)]
-        boundaries = sorted(boundaries)
         headers = []
         for g in groups:
-            line_start = line_starts[bisect_right(line_starts, g["start"]) - 1]
-            prefix = text[line_start:g["start"]]
+            start = g["start"]
+            lo = max(0, start - 42)  # a header's prefix is at most 40 characters
+            starts = [0] if lo == 0 else []
+            nl, sl = text.rfind("\n", lo, start), text.rfind("//", lo, start)
+            if nl != -1:
+                starts.append(nl + 1)
+            if sl != -1:
+                starts.append(sl + 2)
+            if not starts:
+                continue  # the line began too far back for a header
+            prefix = text[max(starts):start]
             if len(prefix) > 40 or not self.line_start_before.match(prefix):
                 continue
             if self.header_after.match(text, g["end"]) and not _BULLET.match(prefix):
@@ -181,13 +189,18 @@ class LevelFinder(RuleComponent):
             else:
                 g["header"] = "line"
             headers.append(g)
+        boundaries = sorted(boundaries)
         for i, g in enumerate(headers):
             end = headers[i + 1]["start"] if i + 1 < len(headers) else n
             # a block header governs up to a blank line, a line header its own line
-            stops = blanks if g["header"] == "block" else newlines
-            j = bisect_left(stops, g["end"])
-            if j < len(stops):
-                end = min(end, stops[j])
+            if g["header"] == "block":
+                blank = _BLANK.search(text, g["end"], end)
+                if blank:
+                    end = blank.start()
+            else:
+                nl = text.find("\n", g["end"], end)
+                if nl != -1:
+                    end = nl
             j = bisect_right(boundaries, g["end"])
             if j < len(boundaries) and boundaries[j] < end:
                 end = boundaries[j]
@@ -209,8 +222,6 @@ class LevelFinder(RuleComponent):
 
 
 _BLANK = re.compile(r"\n[ \t]*\n")
-_NEWLINE = re.compile(r"\n")
-_SLASHES = re.compile(r"(?=//)")
 #: A header inside a bulleted or numbered item governs that item only.
 _BULLET = re.compile(r"\s*(?:[-*•·]|\d{1,2}[.)])")
 

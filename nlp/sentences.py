@@ -19,6 +19,8 @@ from spacy.tokens import Doc
 from . import rules
 from .base import RuleComponent, doc_text
 
+#: Up to this many sentences, starts are set token by token (cheaper for short reports).
+FEW_SENTENCES = 32
 TRIM_LEFT = re.compile(r"[\s\-\*•·.,:;)]*")
 TRIM_RIGHT = re.compile(r"[\s]*$")
 
@@ -65,15 +67,20 @@ class SentenceSplitter(RuleComponent):
     def __call__(self, doc: Doc) -> Doc:
         sents = self.split(doc_text(doc))
         doc._.spine_sentences = sents
-        if len(doc):
-            # One array write: setting Token.is_sent_start one token at a time
-            # rescans the whole doc each time (quadratic on long reports).
+        if len(doc) and len(sents) <= FEW_SENTENCES:
+            # Token.is_sent_start rescans the doc on each write: fine for a few
+            doc[0].is_sent_start = True
+            for a, b in sents:
+                span = doc.char_span(a, b, alignment_mode="expand")
+                if span is not None and span.start > 0:
+                    doc[span.start].is_sent_start = True
+        elif len(doc):
+            # many sentences: one array write keeps long reports linear
             idx = doc.to_array("IDX").astype(numpy.int64)
             flags = numpy.zeros(len(doc), dtype=numpy.uint64)
             flags[0] = 1
-            if sents:
-                first = numpy.searchsorted(idx, numpy.array([a for a, _ in sents], dtype=numpy.int64))
-                flags[first[first < len(doc)]] = 1
+            first = numpy.searchsorted(idx, numpy.array([a for a, _ in sents], dtype=numpy.int64))
+            flags[first[first < len(doc)]] = 1
             doc.from_array([SENT_START], flags.reshape(-1, 1))
         return doc
 
