@@ -42,15 +42,29 @@ class AttributeReader(RuleComponent):
         self.modic = c(data.modic_type)
         self.direction = {k: c(v) for k, v in data.listhesis_direction.items()}
 
-    def read(self, text: str, a: int, b: int, starts: list[int]) -> tuple[Optional[str], Optional[str], list[str]]:
-        """(severity, side, positions) from the words in text[a:b]."""
+    def words_in(self, text: str, starts: list[int]) -> list[tuple[int, int, str, str]]:
+        """All attribute words of the report, in order: (start, end, kind, name)."""
+        out = []
+        for m in self.words.finditer(text, starts=starts):
+            kind, name = self.word_names[int(m.lastgroup[1:])]
+            if kind == "sev" and self.not_severity.search(text, max(0, m.start() - 12), m.start()):
+                continue  # "no significant"
+            out.append((m.start(), m.end(), kind, name))
+        return out
+
+    def read(self, hits: list, hit_starts: list[int], a: int, b: int) -> tuple[Optional[str], Optional[str], list[str]]:
+        """(severity, side, positions) from the attribute words inside text[a:b]."""
         severity, rank = None, 0
         sides: set[str] = set()
         positions: list[str] = []
-        for m in self.words.finditer(text, a, b, starts=starts):
-            kind, name = self.word_names[int(m.lastgroup[1:])]
+        for i in range(bisect_left(hit_starts, a), len(hits)):
+            start, end, kind, name = hits[i]
+            if start >= b:
+                break
+            if end > b:
+                continue
             if kind == "sev":
-                if SEVERITY_RANK[name] > rank and not self.not_severity.search(text, max(0, m.start() - 12), m.start()):
+                if SEVERITY_RANK[name] > rank:
                     severity, rank = name, SEVERITY_RANK[name]
             elif kind == "side":
                 sides.add(name)
@@ -70,7 +84,8 @@ class AttributeReader(RuleComponent):
         findings = doc._.spine_findings or []
         text = doc_text(doc)
         sents = doc._.spine_sentences or [[0, len(text)]]
-        starts = doc_word_starts(doc, not self.words.words_only) if findings else []
+        hits = self.words_in(text, doc_word_starts(doc, not self.words.words_only)) if findings else []
+        hit_starts = [h[0] for h in hits]
         by_sentence: dict[int, list[int]] = {}
         for i, f in enumerate(findings):  # findings are in start order
             by_sentence.setdefault(f["sentence"], []).append(i)
@@ -89,8 +104,8 @@ class AttributeReader(RuleComponent):
             b0 = max(prev_end, fs - self.before)
             a1 = min(next_start, fe + self.after)
             # words before the mention (and in it) first, then words after it
-            sev_b, side_b, pos_b = self.read(text, b0, fe, starts)
-            sev_a, side_a, pos_a = self.read(text, fe, a1, starts)
+            sev_b, side_b, pos_b = self.read(hits, hit_starts, b0, fe)
+            sev_a, side_a, pos_a = self.read(hits, hit_starts, fe, a1)
             attrs: dict = {}
             positions = pos_b + [p for p in pos_a if p not in pos_b]
             if positions:

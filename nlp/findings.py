@@ -91,16 +91,21 @@ class FindingMatcher(RuleComponent):
         end = len(text)
         next_plain = next_cond = 0
         conditional: list[re.Match] = []
+        plain_rx = plain.compiled_for if plain is not None else None
+        cond_rx = cond.compiled_for if cond is not None else None
         # One walk over the word starts serves both passes.
         for p in starts:
-            if plain is not None and p >= next_plain:
-                m = plain.match_at(text, p, end)
+            key = text[p:p + 2].lower()
+            if plain_rx is not None and p >= next_plain:
+                rx = plain_rx(key)
+                m = rx.match(text, p, end) if rx is not None else None
                 if m is not None:
                     fid, spec = self.plain_specs[int(m.lastgroup[1:])]
                     found.append(self._mention(fid, spec, m))
                     next_plain = max(m.end(), p + 1)
-            if cond is not None and p >= next_cond:
-                m = cond.match_at(text, p, end)
+            if cond_rx is not None and p >= next_cond:
+                rx = cond_rx(key)
+                m = rx.match(text, p, end) if rx is not None else None
                 if m is not None:
                     conditional.append(m)
                     next_cond = max(m.end(), p + 1)

@@ -133,22 +133,25 @@ class Scanner:
             s is not None and all(x[0] != WILD and x[0].isalnum() for x in s) for s in self.starts
         )
 
-    def match_at(self, text: str, p: int, end: int) -> Optional[re.Match]:
-        """The first listed expression matching at ``p`` (used by the merged loops of components)."""
-        key = text[p:p + K].lower()
-        if len(key) < K:
-            key = key.ljust(K)
-        try:
-            rx = self._by_key[key]
-        except KeyError:
-            rx = self._compile(key)
-        return rx.match(text, p, end) if rx is not None else None
-
     def _compile(self, key: str) -> Optional[re.Pattern]:
         idx = [i for i, s in enumerate(self.starts) if _fits(s, key)]
         rx = re.compile("|".join(f"(?P<{self.prefix}{i}>{self.patterns[i]})" for i in idx), self.flags) if idx else None
         self._by_key[key] = rx
         return rx
+
+    def compiled_for(self, key: str) -> Optional[re.Pattern]:
+        """The alternation to try where the text starts with ``key`` (lower case), or None."""
+        if len(key) < K:
+            key = key.ljust(K)
+        try:
+            return self._by_key[key]
+        except KeyError:
+            return self._compile(key)
+
+    def match_at(self, text: str, p: int, end: int) -> Optional[re.Match]:
+        """The first listed expression matching at ``p``."""
+        rx = self.compiled_for(text[p:p + K].lower())
+        return rx.match(text, p, end) if rx is not None else None
 
     def finditer(self, text: str, pos: int = 0, endpos: Optional[int] = None,
                  starts: Optional[list[int]] = None) -> Iterator[re.Match]:
