@@ -320,6 +320,14 @@ def expand(regex: str, directory: Path, where: str = "") -> str:
     return MACRO.sub(sub, regex)
 
 
+def _parse(regex: str, where: str) -> None:
+    """Check an expanded expression (parsing is enough, and cheaper than compiling)."""
+    try:
+        re._parser.parse(regex, FLAGS)  # type: ignore[attr-defined]
+    except re.error as exc:
+        raise RuleFileError(f"{where}: invalid regular expression after expansion: {exc}") from None
+
+
 def compile_rx(regex: str, directory: Path, where: str = "") -> re.Pattern:
     expanded = expand(regex, directory, where)
     try:
@@ -364,7 +372,7 @@ def load_findings(directory: Path) -> tuple[FindingRule, ...]:
             seen[rule.id] = path
             where = f"{path.name}: {rule.id}"
             for spec in rule.patterns:
-                compile_rx(spec.regex, directory, where)
+                _parse(expand(spec.regex, directory, where), where)
             rules.append(rule)
     missing = [i for i in TAXONOMY_IDS if i not in seen]
     if missing:

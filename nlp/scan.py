@@ -123,9 +123,8 @@ class Scanner:
         self.patterns = patterns
         self.flags = flags
         self.prefix = prefix
+        # parsing each expression here also rejects invalid ones at load time
         self.starts = [prefixes(p, flags) for p in patterns]
-        for p in patterns:  # fail at load time, not at the first match
-            re.compile(p, flags)
         self._by_key: dict[str, Optional[re.Pattern]] = {}
         #: True when every expression starts with a letter or digit, so only
         #: word starts need to be tried (see :func:`word_starts`).
