@@ -17,7 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules
-from .base import RuleComponent, doc_text
+from .base import RuleComponent, doc_text, set_spans
 
 #: One spelling of a level: a vertebra, optionally followed by a second one
 #: ("L4-5", "L4/L5", "L4 on L5", "L5S1", "L45" is split in code). It must not
@@ -212,12 +212,7 @@ class LevelFinder(RuleComponent):
         boundaries = [s["start"] for s in (doc._.spine_sections or [])]
         self.mark_headers(text, groups, boundaries)
         doc._.spine_levels = groups
-        spans = []
-        for g in groups:
-            span = doc.char_span(g["start"], g["end"], label="LEVEL", alignment_mode="expand")
-            if span is not None and len(span):
-                spans.append(span)
-        doc.spans["spine_levels"] = spans
+        set_spans(doc, "spine_levels", groups, "LEVEL")
         return doc
 
 

@@ -302,9 +302,17 @@ def cached(pattern: str):
     return wrap
 
 
-@cached("vocabulary.yaml")
-def load_vocabulary(directory: Path) -> VocabularyFile:
-    return _read(directory / "vocabulary.yaml", VocabularyFile)
+def _single_file(name: str, model: type[BaseModel]):
+    """A cached loader for one rule file validated against ``model``."""
+    @cached(name)
+    def load(directory: Path):
+        return _read(directory / name, model)
+
+    load.__doc__ = f"Load and validate {name}."
+    return load
+
+
+load_vocabulary = _single_file("vocabulary.yaml", VocabularyFile)
 
 
 def expand(regex: str, directory: Path, where: str = "") -> str:
@@ -336,14 +344,10 @@ def compile_rx(regex: str, directory: Path, where: str = "") -> re.Pattern:
         raise RuleFileError(f"{where}: invalid regular expression after expansion: {exc}") from None
 
 
-@cached("sections.yaml")
-def load_sections(directory: Path) -> SectionsFile:
-    return _read(directory / "sections.yaml", SectionsFile)
+load_sections = _single_file("sections.yaml", SectionsFile)
 
 
-@cached("sentences.yaml")
-def load_sentences(directory: Path) -> SentencesFile:
-    return _read(directory / "sentences.yaml", SentencesFile)
+load_sentences = _single_file("sentences.yaml", SentencesFile)
 
 
 @cached("levels.yaml")
@@ -384,19 +388,13 @@ def load_findings(directory: Path) -> tuple[FindingRule, ...]:
     return tuple(rules)
 
 
-@cached("context.yaml")
-def load_context(directory: Path) -> ContextFile:
-    return _read(directory / "context.yaml", ContextFile)
+load_context = _single_file("context.yaml", ContextFile)
 
 
-@cached("attributes.yaml")
-def load_attributes(directory: Path) -> AttributesFile:
-    return _read(directory / "attributes.yaml", AttributesFile)
+load_attributes = _single_file("attributes.yaml", AttributesFile)
 
 
-@cached("age.yaml")
-def load_age(directory: Path) -> AgeFile:
-    return _read(directory / "age.yaml", AgeFile)
+load_age = _single_file("age.yaml", AgeFile)
 
 
 #: Which rule files each component reads (what its ``to_disk`` saves).

@@ -15,7 +15,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules
-from .base import RuleComponent, doc_text
+from .base import RuleComponent, doc_text, set_spans
 
 LINE = re.compile(r"[^\n]*")
 #: Section kinds that end after their first line of text.
@@ -104,12 +104,7 @@ class SectionSplitter(RuleComponent):
                 current = {**new, "end": len(text)}
         sections.append(current)
         doc._.spine_sections = sections
-        spans = []
-        for s in sections:
-            span = doc.char_span(s["start"], s["end"], label=s["name"], alignment_mode="expand")
-            if span is not None and len(span):
-                spans.append(span)
-        doc.spans["spine_sections"] = spans
+        set_spans(doc, "spine_sections", sections, "name")
         return doc
 
 
