@@ -26,11 +26,19 @@ def load(patterns_dir: Optional[Union[str, Path]] = None) -> Language:
     return build(patterns_dir)
 
 
+def make_doc(nlp: Language, text: str, age: Optional[int] = None):
+    """A Doc ready for ``nlp(doc)`` / ``nlp.pipe``, carrying the caller's age (which wins over the report's)."""
+    doc = nlp.make_doc(text)
+    if age is not None:
+        doc._.spine_given_age = int(age)
+    return doc
+
+
 def annotate(nlp: Language, text: str, *, report_id: str = "report", age: Optional[int] = None):
     """Run the pipeline on one report and return its :class:`~spinecontext.result.ReportResult`."""
     from .result import from_doc
 
-    return from_doc(nlp(text), report_id=report_id, age=age)
+    return from_doc(nlp(make_doc(nlp, text, age)), report_id=report_id)
 
 
-__all__ = ["__version__", "load", "annotate"]
+__all__ = ["__version__", "load", "make_doc", "annotate"]

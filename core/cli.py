@@ -23,6 +23,9 @@ class Format(str, Enum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
+    text = "text"
+    md = "md"
+    html = "html"
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -57,48 +60,74 @@ def main_options(
 @app.command()
 def annotate(
     paths: List[Path] = typer.Argument(..., help="Report .txt files, folders of them, or .jsonl files with id, text and optional age."),
-    format: Format = typer.Option(Format.table, "--format", "-f", help="table (readable), json (the JSON contract; a list when there are several reports) or jsonl (one report a line)."),
-    age: Optional[int] = typer.Option(None, "--age", min=0, max=120, help="Patient age in years, for reports that do not give one in their input (a .jsonl 'age' wins)."),
+    format: Format = typer.Option(Format.table, "--format", "-f", help="table (findings and notes), json (the JSON contract; a list when there are several reports), jsonl (one report a line), text or md (the report unchanged with the context appended), html (a self-contained page; several reports need -o FOLDER)."),
+    age: Optional[int] = typer.Option(None, "--age", min=0, max=120, help="Patient age in years; it wins over an age in the report (a .jsonl 'age' wins over this)."),
+    appendix: bool = typer.Option(False, "--appendix", help="Print only the radiologist's appendix paragraph of each report."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Processes to use (nlp.pipe n_process)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of standard output."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file (a folder for html of several reports) instead of standard output."),
     patterns: Optional[Path] = typer.Option(None, "--patterns", help="Use the rule files in this folder instead of the packaged ones."),
 ) -> None:
-    """Annotate reports: findings, levels, assertion, severity and side.
+    """Annotate reports: findings, levels, assertion, severity, side, and plain-language notes.
 
     A report that cannot be read or processed is reported on standard error
     as one line ("error: ID: reason") and the others still come out; the exit
     status is then 1.
     """
     from .io import iter_reports
-    from .render import table, to_json
+    from .render import table, to_html, to_json, to_markdown, to_text
     from .runner import run
 
     nlp = _load(patterns)
-    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    per_file = format is Format.html and output is not None and (output.is_dir() or str(output).endswith("/"))
+    if per_file:
+        output.mkdir(parents=True, exist_ok=True)
+    out = output.open("w", encoding="utf-8") if output and not per_file else sys.stdout
     failed = 0
     results = []
+    written = 0
     try:
-        first = True
         for o in run(nlp, iter_reports(paths), workers=workers, age=age):
             if o.error:
                 failed += 1
                 typer.echo(f"error: {o.report.id}: {o.error}", err=True)
                 continue
-            if format is Format.jsonl:
-                out.write(to_json(o.result, indent=None) + "\n")
+            r, text = o.result, o.report.text
+            sep = "" if written == 0 else "\n"
+            if appendix:
+                body = r.appendix or "(no appendix: the report has no common finding with a figure)"
+                out.write(sep + (f"== {r.id} ==\n" if len(paths) > 1 or written else "") + body + "\n")
+            elif format is Format.jsonl:
+                out.write(to_json(r, indent=None) + "\n")
             elif format is Format.json:
-                results.append(o.result.model_dump(mode="json"))
+                results.append(r.model_dump(mode="json"))
+            elif format is Format.text:
+                out.write(sep + to_text(text, r))
+            elif format is Format.md:
+                out.write(sep + to_markdown(text, r))
+            elif format is Format.html:
+                if per_file:
+                    (output / f"{_safe_name(r.id)}.html").write_text(to_html(text, r), encoding="utf-8")
+                elif written:
+                    _fail("html output of several reports needs -o FOLDER/")
+                else:
+                    out.write(to_html(text, r))
             else:
-                out.write(("" if first else "\n") + table(o.result) + "\n")
-            first = False
-        if format is Format.json:
+                out.write(sep + table(r) + "\n")
+            written += 1
+        if format is Format.json and not appendix:
             data = results[0] if len(results) == 1 else results
             out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     finally:
-        if output:
+        if out is not sys.stdout:
             out.close()
     if failed:
         raise typer.Exit(1)
+
+
+def _safe_name(report_id: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", report_id).strip("._") or "report"
 
 
 @app.command()

@@ -21,6 +21,7 @@ from typing import Iterable, Optional
 
 from spacy.language import Language
 
+from . import make_doc
 from .result import PRECEDENCE, ReportResult, from_doc, levelled_wins
 
 
@@ -138,7 +139,7 @@ class Evaluation:
 def evaluate(nlp: Language, gold: Iterable[GoldReport]) -> Evaluation:
     ev = Evaluation()
     for g in gold:
-        pred = from_doc(nlp(g.text), report_id=g.id, age=g.age)
+        pred = from_doc(nlp(make_doc(nlp, g.text, g.age)), report_id=g.id)
         ev.add(g, pred)
     return ev
 

@@ -18,12 +18,24 @@ Assertion = Literal["present", "absent", "possible", "historical"]
 PRECEDENCE: tuple[Assertion, ...] = ("present", "possible", "absent", "historical")
 
 
-class Prevalence(BaseModel):
-    """How common a finding is in people of this age without back pain."""
+class AgeRange(BaseModel):
+    age_from: int
+    percent_from: int
+    age_to: int
+    percent_to: int
 
-    percent: int = Field(description="Estimated share of people without back pain with the finding, in percent.")
-    age: int = Field(description="The age the figure is for.")
+
+class Prevalence(BaseModel):
+    """How common a finding is in people without back pain (from patterns/prevalence.yaml)."""
+
+    percent: Optional[int] = Field(description="Estimated share of people without back pain with the finding, in percent; null when the age is unknown or outside the table.")
+    age: Optional[int] = Field(description="The age the figure is for (null for figures that do not depend on age).")
     source: str = Field(description="Short citation, e.g. 'Brinjikji 2015'.")
+    kind: Literal["at_age", "range", "outside", "fixed"] = Field(description="at_age: figure for `age`; range: age unknown, figures at 20 and 80 in `range`; outside: the age is outside the table's 20-80; fixed: a figure that does not depend on age.")
+    citation: str
+    who: Optional[str] = Field(default=None, description="For fixed figures: the group the figure describes.")
+    caveat: Optional[str] = None
+    range: Optional[AgeRange] = None
 
 
 class FindingResult(BaseModel):
@@ -41,9 +53,26 @@ class FindingResult(BaseModel):
     assertion: Assertion
     group: Literal["common", "incidental", "red_flag"]
     prevalence: Optional[Prevalence] = None
-    note: Optional[str] = None
+    note: Optional[str] = Field(default=None, description="Plain-language note for patients.")
+    attention: bool = Field(default=False, description="A red flag or a finding that is never reassured: its note says the clinician needs to look at it.")
     label: str = Field(description="Plain name of the finding.")
     attributes: dict[str, Any] = Field(default_factory=dict, description="grade, direction, modic_type, position.")
+
+
+class FindingSummary(BaseModel):
+    """One finding for the whole report (what a card on the patient page shows)."""
+
+    model_config = ConfigDict(extra="forbid")
+    finding: str
+    label: str
+    group: Literal["common", "incidental", "red_flag"]
+    assertion: Assertion = Field(description="Report-level: present > possible > absent > historical.")
+    levels: list[str]
+    severity: Optional[Literal["mild", "moderate", "severe"]] = None
+    attention: bool
+    prevalence: Optional[Prevalence] = None
+    note: str
+    mentions: list[list[int]] = Field(description="[start, end] offsets of every mention in the report.")
 
 
 class ReportResult(BaseModel):
@@ -54,6 +83,8 @@ class ReportResult(BaseModel):
     age: Optional[int] = None
     age_source: Literal["given", "report", "none"] = "none"
     findings: list[FindingResult] = Field(default_factory=list)
+    summary: list[FindingSummary] = Field(default_factory=list, description="One entry per finding, in order of first mention.")
+    appendix: Optional[str] = Field(default=None, description="Context paragraph for the radiologist to append; null when the report has no common finding with a figure.")
 
     def assertions(self) -> dict[tuple[str, str], str]:
         """Report-level assertion of each (finding, level) pair ('' = no level)."""
@@ -85,22 +116,19 @@ def _plain(value):
     return value
 
 
-def from_doc(doc: Doc, *, report_id: str, age: Optional[int] = None) -> ReportResult:
-    """Build the result of one processed report. ``age`` (the caller's) wins over the report's."""
-    stated = doc._.spine_age
-    if age is not None:
-        age_value, source = age, "given"
-    elif stated:
-        age_value, source = stated["age"], "report"
-    else:
-        age_value, source = None, "none"
+def from_doc(doc: Doc, *, report_id: str) -> ReportResult:
+    """Build the result of one processed report (give an age with :func:`spinecontext.make_doc`)."""
+    age = doc._.spine_age or {}
     findings = [
         FindingResult(
             finding=f["finding"], text=f["text"], start=f["start"], end=f["end"],
             section=f["section"], levels=list(f["levels"]), laterality=f.get("laterality"),
             severity=f.get("severity"), assertion=f.get("assertion", "present"), group=f["group"],
-            label=f["label"], attributes=_plain(f.get("attributes", {})),
+            prevalence=_plain(f["prevalence"]) if f.get("prevalence") else None, note=f.get("note"),
+            attention=bool(f.get("attention")), label=f["label"], attributes=_plain(f.get("attributes", {})),
         )
         for f in (doc._.spine_findings or [])
     ]
-    return ReportResult(id=report_id, age=age_value, age_source=source, findings=findings)
+    summary = [FindingSummary(**_plain(s)) for s in (doc._.spine_summary or [])]
+    return ReportResult(id=report_id, age=age.get("age"), age_source=age.get("source", "none"),
+                        findings=findings, summary=summary, appendix=doc._.spine_appendix)

@@ -13,6 +13,7 @@ from typing import Iterable, Iterator, Optional
 
 from spacy.language import Language
 
+from . import make_doc
 from .io import Report
 from .result import ReportResult, from_doc
 
@@ -46,7 +47,9 @@ def run(nlp: Language, reports: Iterable[Report], *, workers: int = 1,
         for i, rep in enumerate(reports):
             pending.append((i, rep))
             if rep.error is None:
-                yield rep.text, i
+                given = rep.age if rep.age is not None else age
+                # a Doc carries the caller's age into the pipeline; plain text is cheaper to send
+                yield (rep.text if given is None else make_doc(nlp, rep.text, given)), i
 
     def flush_until(i: Optional[int]) -> Iterator[Outcome]:
         while pending and (i is None or pending[0][0] < i):
@@ -57,5 +60,5 @@ def run(nlp: Language, reports: Iterable[Report], *, workers: int = 1,
     for doc, i in docs:
         yield from flush_until(i)
         _, rep = pending.popleft()
-        yield Outcome(rep, result=from_doc(doc, report_id=rep.id, age=rep.age if rep.age is not None else age))
+        yield Outcome(rep, result=from_doc(doc, report_id=rep.id))
     yield from flush_until(None)

@@ -1,7 +1,13 @@
-"""The patient's age as stated in the report ("52-year-old", "Age: 47", "61 yo")."""
+"""The patient's age: given by the caller, or read from the report.
 
+The report may state it ("52-year-old", "Age: 47", "61 yo F", "38Y M") or
+give a date of birth and an exam date. The caller's age (set on the Doc with
+:func:`spinecontext.make_doc`) always wins; an age outside the accepted range
+is ignored.
+"""
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Optional
 
@@ -9,7 +15,54 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules
-from .base import RuleComponent, doc_text, drop_caches
+from .base import RuleComponent, doc_text
+
+MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_DATE = re.compile(
+    r"(?P<iso>(?P<iy>\d{4})[-/.](?P<im>\d{1,2})[-/.](?P<id>\d{1,2}))"
+    r"|(?P<num>(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<ny>\d{4}|\d{2}))"
+    r"|(?P<dmy>(?P<dd>\d{1,2})(?:st|nd|rd|th)?\s+(?P<dm>[a-z]{3})[a-z]*\.?,?\s+(?P<dy>\d{4}))"
+    r"|(?P<mdy>(?P<mm>[a-z]{3})[a-z]*\.?\s+(?P<md>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<my>\d{4}))",
+    re.IGNORECASE,
+)
+
+
+def _dates(text: str, pos: int) -> list[tuple[date, Optional[str]]]:
+    """Possible dates written at ``pos``, with the day/month order assumed for
+    numeric dates ("dm" or "md"; two readings for an ambiguous 03/04/1970)."""
+    m = _DATE.match(text, pos)
+    if not m:
+        return []
+    out: list[tuple[date, Optional[str]]] = []
+
+    def add(y: int, mo: int, d: int, order: Optional[str] = None) -> None:
+        try:
+            out.append((date(y, mo, d), order))
+        except ValueError:
+            pass
+
+    if m.group("iso"):
+        add(int(m.group("iy")), int(m.group("im")), int(m.group("id")))
+    elif m.group("num"):
+        a, b, y = int(m.group("a")), int(m.group("b")), int(m.group("ny"))
+        if y < 100:
+            y += 2000 if y <= date.today().year % 100 else 1900
+        add(y, b, a, "dm")  # day/month/year
+        add(y, a, b, "md")  # month/day/year
+    elif m.group("dmy"):
+        mo = MONTHS.get(m.group("dm").lower()[:3])
+        if mo:
+            add(int(m.group("dy")), mo, int(m.group("dd")))
+    elif m.group("mdy"):
+        mo = MONTHS.get(m.group("mm").lower()[:3])
+        if mo:
+            add(int(m.group("my")), mo, int(m.group("md")))
+    return list(dict.fromkeys(out))
+
+
+def years_between(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 class AgeReader(RuleComponent):
@@ -22,8 +75,10 @@ class AgeReader(RuleComponent):
         self.rx = re.compile("|".join(
             "(?:" + p.replace("(?P<age>", f"(?P<age{i}>") + ")" for i, p in enumerate(data.patterns)
         ), rules.FLAGS)
+        self.birth = re.compile(data.birth_date, rules.FLAGS)
+        self.exam = re.compile(data.exam_date, rules.FLAGS)
 
-    def find(self, text: str) -> Optional[dict]:
+    def stated(self, text: str) -> Optional[dict]:
         """The first stated age in the accepted range, or None."""
         for m in self.rx.finditer(text):
             name = next(k for k, v in m.groupdict().items() if v is not None)
@@ -32,9 +87,38 @@ class AgeReader(RuleComponent):
                 return {"age": age, "start": m.start(name), "end": m.end(name)}
         return None
 
+    def from_dates(self, text: str) -> Optional[dict]:
+        """Age from a date of birth and an exam date; None when absent or ambiguous."""
+        born = next(((m, _dates(text, m.end())) for m in self.birth.finditer(text) if _dates(text, m.end())), None)
+        if born is None:
+            return None
+        exam = next((_dates(text, m.end()) for m in self.exam.finditer(text)
+                     if m.start() != born[0].start() and _dates(text, m.end())), None)
+        if not exam:
+            return None
+        # one report writes all its dates the same way: pair readings of the same order
+        ages = {years_between(b, e) for b, bo in born[1] for e, eo in exam if bo is None or eo is None or bo == eo}
+        if len(ages) != 1:
+            return None  # 03/04/1970: the day/month order changes the age
+        age = ages.pop()
+        if not self.min_age <= age <= self.max_age:
+            return None
+        m = born[0]
+        return {"age": age, "start": m.start(), "end": _DATE.match(text, m.end()).end()}
+
+    def find(self, text: str) -> Optional[dict]:
+        return self.stated(text) or self.from_dates(text)
+
     def __call__(self, doc: Doc) -> Doc:
-        doc._.spine_age = self.find(doc_text(doc))
-        drop_caches(doc)  # last component: serialised docs keep no cached copies
+        found = self.find(doc_text(doc))
+        given = doc._.spine_given_age
+        if given is not None:
+            doc._.spine_age = {"age": int(given), "source": "given",
+                               "report_age": found["age"] if found else None}
+        elif found:
+            doc._.spine_age = {**found, "source": "report"}
+        else:
+            doc._.spine_age = {"age": None, "source": "none"}
         return doc
 
 
@@ -44,7 +128,7 @@ class AgeReader(RuleComponent):
     assigns=["doc._.spine_age"],
 )
 def make_age(nlp: Language, name: str, patterns_dir: Optional[str]) -> AgeReader:
-    """Read the patient's age from the report text.
+    """The patient's age: the caller's (doc._.spine_given_age) or the report's.
 
     patterns_dir: folder of rule files to use instead of the packaged ones.
     """

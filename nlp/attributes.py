@@ -40,6 +40,7 @@ class AttributeReader(RuleComponent):
         self.not_severity = re.compile(r"(?:" + data.severity.not_severity + r")", rules.FLAGS)
         self.grade = c(data.grade)
         self.modic = c(data.modic_type)
+        self.modic_edema = c(data.modic_edema)
         self.direction = {k: c(v) for k, v in data.listhesis_direction.items()}
 
     def words_in(self, text: str, starts: list[int]) -> list[tuple[int, int, str, str]]:
@@ -124,6 +125,8 @@ class AttributeReader(RuleComponent):
                 if m:
                     t = m.group("type").lower()
                     attrs["modic_type"] = int(ROMAN.get(t, t))
+                elif self.modic_edema.search(f["text"]):
+                    attrs["modic_type"] = 1  # endplate edema
             f["severity"] = sev_b or sev_a
             f["laterality"] = side_b or side_a
             f["attributes"] = attrs

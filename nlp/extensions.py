@@ -20,8 +20,14 @@ DOC_EXTENSIONS = {
     "spine_levels": None,
     # [{"finding", "start", "end", "text", "levels", "section", ...}]
     "spine_findings": None,
-    # {"age", "start", "end"} or None
+    # the caller's age, set before the pipeline runs (spinecontext.make_doc)
+    "spine_given_age": None,
+    # {"age", "source": given|report|none, ...}
     "spine_age": None,
+    # one entry per finding (report level), each with a note
+    "spine_summary": None,
+    # the radiologist's appendix (text) or None
+    "spine_appendix": None,
 }
 
 

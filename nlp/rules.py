@@ -237,7 +237,121 @@ class AttributesFile(_Strict):
     position: dict[str, Regex]
     grade: Regex
     modic_type: Regex
+    modic_edema: Regex
     listhesis_direction: dict[str, Regex]
+
+
+class PrevalenceSource(_Strict):
+    short: str
+    citation: str
+    doi: Optional[str] = None
+    note: Optional[str] = None
+
+
+class ByAge(_Strict):
+    source: str
+    ages: list[int] = Field(min_length=2)
+    interpolation: Literal["linear"]
+    rows: dict[str, list[float]]
+
+
+class FixedFigure(_Strict):
+    percent: float = Field(ge=0, le=100)
+    who: str
+    source: str
+
+
+class FindingFigure(_Strict):
+    row: Optional[str] = None
+    fixed: Optional[str] = None
+    caveat: Optional[str] = None
+
+
+class NeverReassureWhen(_Strict):
+    finding: str
+    severity: Optional[Literal["mild", "moderate", "severe"]] = None
+    grade_at_least: Optional[int] = None
+    modic_type: Optional[int] = None
+
+
+class NeverReassure(_Strict):
+    findings: list[str]
+    when: list[NeverReassureWhen] = []
+
+
+class PrevalenceFile(_Strict):
+    version: int
+    sources: dict[str, PrevalenceSource]
+    by_age: ByAge
+    fixed: dict[str, FixedFigure]
+    findings: dict[str, FindingFigure]
+    never_reassure: NeverReassure
+
+    def model_post_init(self, __context) -> None:
+        by = self.by_age
+        if by.source not in self.sources:
+            raise ValueError(f"by_age.source {by.source!r} is not in sources")
+        if by.ages != sorted(by.ages):
+            raise ValueError("by_age.ages must be in increasing order")
+        for name, row in by.rows.items():
+            if len(row) != len(by.ages):
+                raise ValueError(f"by_age.rows.{name} has {len(row)} values for {len(by.ages)} ages")
+        for name, fig in self.fixed.items():
+            if fig.source not in self.sources:
+                raise ValueError(f"fixed.{name}.source {fig.source!r} is not in sources")
+        for fid, fig in self.findings.items():
+            if (fig.row is None) == (fig.fixed is None):
+                raise ValueError(f"findings.{fid} needs exactly one of 'row' or 'fixed'")
+            if fig.row is not None and fig.row not in by.rows:
+                raise ValueError(f"findings.{fid}.row {fig.row!r} is not a by_age row")
+            if fig.fixed is not None and fig.fixed not in self.fixed:
+                raise ValueError(f"findings.{fid}.fixed {fig.fixed!r} is not a fixed figure")
+
+
+class NoteTemplates(_Strict):
+    figure_at_age: str
+    figure_age_unknown: str
+    figure_age_outside: str
+    figure_fixed: str
+    attention: str
+    absent: str
+    possible: str
+    historical: str
+    where: str
+
+
+class FindingNote(_Strict):
+    what: str
+    meaning: Optional[str] = None
+    severe: Optional[str] = None
+
+
+class NotesFile(_Strict):
+    version: int
+    templates: NoteTemplates
+    findings: dict[str, FindingNote]
+
+    @field_validator("findings")
+    @classmethod
+    def _all_ids(cls, v: dict) -> dict:
+        missing = [i for i in TAXONOMY_IDS if i not in v]
+        if missing:
+            raise ValueError(f"no note for {', '.join(missing)}")
+        return v
+
+
+class AppendixFile(_Strict):
+    version: int
+    title: str
+    with_age: str
+    without_age: str
+    outside_ages: str
+    item_with_age: str
+    item_without_age: str
+    item_outside: str
+    joiner: str
+    last_joiner: str
+    citation: str
 
 
 class AgeFile(_Strict):
@@ -245,6 +359,9 @@ class AgeFile(_Strict):
     min_age: int
     max_age: int
     patterns: list[Regex]
+    #: "date of birth" and "exam date" labels; dates after them give an age
+    birth_date: Regex
+    exam_date: Regex
 
     @field_validator("patterns")
     @classmethod
@@ -395,6 +512,9 @@ load_attributes = _single_file("attributes.yaml", AttributesFile)
 
 
 load_age = _single_file("age.yaml", AgeFile)
+load_prevalence = _single_file("prevalence.yaml", PrevalenceFile)
+load_notes = _single_file("notes.yaml", NotesFile)
+load_appendix = _single_file("appendix.yaml", AppendixFile)
 
 
 #: Which rule files each component reads (what its ``to_disk`` saves).
@@ -406,6 +526,8 @@ FILES = {
     "assertion": ["vocabulary.yaml", "context.yaml", "findings/*.yaml"],
     "attributes": ["attributes.yaml"],
     "age": ["age.yaml"],
+    "prevalence": ["prevalence.yaml", "findings/*.yaml", "vocabulary.yaml"],
+    "notes": ["notes.yaml", "prevalence.yaml", "appendix.yaml", "findings/*.yaml", "vocabulary.yaml"],
 }
 
 
@@ -418,6 +540,9 @@ def validate_all(patterns_dir: Optional[Union[str, Path]] = None) -> dict[str, i
         "context_rules": len(load_context(d).rules),
         "section_headers": len(load_sections(d).headers),
         "age_patterns": len(load_age(d).patterns),
+        "prevalence_figures": len(load_prevalence(d).findings),
+        "notes": len(load_notes(d).findings),
+        "appendix": 1 if load_appendix(d) else 0,
         "attributes": len(load_attributes(d).position) + 4,
         "levels": len(load_levels(d).order),
         "sentences": bool(load_sentences(d)) and 1,

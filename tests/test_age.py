@@ -26,3 +26,18 @@ def test_caller_wins(annotate):
 def test_no_age(annotate):
     r = annotate("Disc bulge at L4-5.")
     assert (r.age, r.age_source) == (None, "none")
+
+
+@pytest.mark.parametrize("text,age", [
+    ("Date of birth: 14 March 1961\nDate of exam: 2 June 2023\nDisc bulge.", 62),
+    ("DOB: 1980-12-25. Study date: 2024-06-01.", 43),
+    ("DOB 25/12/1980 Study date 01/06/2024", 43),
+    ("DOB: 12/03/1970. Exam date: 2024-05-01.", None),  # 12 March or 3 December: ambiguous
+])
+def test_age_from_dates(annotate, text, age):
+    assert annotate(text).age == age
+
+
+def test_caller_wins_over_dates(annotate):
+    r = annotate("DOB: 1980-12-25. Study date: 2024-06-01.", age=50)
+    assert (r.age, r.age_source) == (50, "given")
