@@ -14,8 +14,10 @@ from typing import Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from . import extensions as ext
 from . import rules
-from .base import RuleComponent, doc_text
+from .base import RuleComponent, doc_text, doc_word_starts
+from .scan import Scanner
 
 MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
@@ -71,17 +73,16 @@ class AgeReader(RuleComponent):
     def _load(self, directory: Path) -> None:
         data = rules.load_age(directory)
         self.min_age, self.max_age = data.min_age, data.max_age
-        # one pass: the patterns as one alternation, group "age" renamed per pattern
-        self.rx = re.compile("|".join(
-            "(?:" + p.replace("(?P<age>", f"(?P<age{i}>") + ")" for i, p in enumerate(data.patterns)
-        ), rules.FLAGS)
+        # one pass over the word starts; group "age" renamed per pattern
+        self.rx = Scanner([p.replace("(?P<age>", f"(?P<age{i}>") for i, p in enumerate(data.patterns)],
+                          rules.FLAGS, "a")
         self.birth = re.compile(data.birth_date, rules.FLAGS)
         self.exam = re.compile(data.exam_date, rules.FLAGS)
 
-    def stated(self, text: str) -> Optional[dict]:
+    def stated(self, text: str, starts: Optional[list[int]] = None) -> Optional[dict]:
         """The first stated age in the accepted range, or None."""
-        for m in self.rx.finditer(text):
-            name = next(k for k, v in m.groupdict().items() if v is not None)
+        for m in self.rx.finditer(text, starts=starts):
+            name = next(k for k, v in m.groupdict().items() if v is not None and k.startswith("age"))
             age = int(m.group(name))
             if self.min_age <= age <= self.max_age:
                 return {"age": age, "start": m.start(name), "end": m.end(name)}
@@ -89,6 +90,9 @@ class AgeReader(RuleComponent):
 
     def from_dates(self, text: str) -> Optional[dict]:
         """Age from a date of birth and an exam date; None when absent or ambiguous."""
+        low = text.lower()
+        if "dob" not in low and "d.o.b" not in low and "birth" not in low and "born" not in low:
+            return None
         born = next(((m, _dates(text, m.end())) for m in self.birth.finditer(text) if _dates(text, m.end())), None)
         if born is None:
             return None
@@ -106,19 +110,19 @@ class AgeReader(RuleComponent):
         m = born[0]
         return {"age": age, "start": m.start(), "end": _DATE.match(text, m.end()).end()}
 
-    def find(self, text: str) -> Optional[dict]:
-        return self.stated(text) or self.from_dates(text)
+    def find(self, text: str, starts: Optional[list[int]] = None) -> Optional[dict]:
+        return self.stated(text, starts) or self.from_dates(text)
 
     def __call__(self, doc: Doc) -> Doc:
-        found = self.find(doc_text(doc))
-        given = doc._.spine_given_age
+        found = self.find(doc_text(doc), doc_word_starts(doc, not self.rx.words_only))
+        given = ext.get(doc, "spine_given_age")
         if given is not None:
-            doc._.spine_age = {"age": int(given), "source": "given",
-                               "report_age": found["age"] if found else None}
+            ext.put(doc, "spine_age", {"age": int(given), "source": "given",
+                                       "report_age": found["age"] if found else None})
         elif found:
-            doc._.spine_age = {**found, "source": "report"}
+            ext.put(doc, "spine_age", {**found, "source": "report"})
         else:
-            doc._.spine_age = {"age": None, "source": "none"}
+            ext.put(doc, "spine_age", {"age": None, "source": "none"})
         return doc
 
 

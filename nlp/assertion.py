@@ -28,6 +28,7 @@ from typing import Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from . import extensions as ext
 from . import rules
 from .base import RuleComponent, doc_text, doc_word_starts, set_finding_spans
 from .scan import Scanner
@@ -108,11 +109,11 @@ class AssertionClassifier(RuleComponent):
         return "present"
 
     def __call__(self, doc: Doc) -> Doc:
-        findings = doc._.spine_findings or []
+        findings = ext.get(doc, "spine_findings") or []
         if not findings:
             return doc
         text = doc_text(doc)
-        sents = doc._.spine_sentences or [[0, len(text)]]
+        sents = ext.get(doc, "spine_sentences") or [[0, len(text)]]
         words = doc_word_starts(doc, False)
         found = self.modifiers(text, doc_word_starts(doc, True))
         terms = [a for a, _, rule in found if rule.category == "TERMINATE"]
@@ -126,7 +127,7 @@ class AssertionClassifier(RuleComponent):
                 by_sentence.setdefault(f["sentence"], []).append(f)
             kept = [f for f in findings if not self._yields(f, by_sentence[f["sentence"]])]
             if len(kept) != len(findings):
-                doc._.spine_findings = kept
+                ext.put(doc, "spine_findings", kept)
                 set_finding_spans(doc, kept)
         return doc
 

@@ -14,6 +14,7 @@ from typing import Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from . import extensions as ext
 from . import rules
 from .base import RuleComponent, doc_text, doc_word_starts
 from .scan import Scanner
@@ -82,9 +83,9 @@ class AttributeReader(RuleComponent):
         return severity, side, positions
 
     def __call__(self, doc: Doc) -> Doc:
-        findings = doc._.spine_findings or []
+        findings = ext.get(doc, "spine_findings") or []
         text = doc_text(doc)
-        sents = doc._.spine_sentences or [[0, len(text)]]
+        sents = ext.get(doc, "spine_sentences") or [[0, len(text)]]
         hits = self.words_in(text, doc_word_starts(doc, not self.words.words_only)) if findings else []
         hit_starts = [h[0] for h in hits]
         by_sentence: dict[int, list[int]] = {}

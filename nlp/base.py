@@ -63,23 +63,9 @@ def sentence_index(sentences: list[list[int]], pos: int) -> int:
     return lo
 
 
-def set_spans(doc: Doc, key: str, records: list[dict], label: str) -> None:
-    """Mirror records with "start"/"end" offsets as labelled spans in ``doc.spans[key]``.
-
-    label: the record field holding the span label ("finding", "name"), or a
-    fixed label when no record has that field.
-    """
-    spans = []
-    for r in records:
-        span = doc.char_span(r["start"], r["end"], label=r.get(label, label), alignment_mode="expand")
-        if span is not None and len(span):
-            spans.append(span)
-    doc.spans[key] = spans
-
-
 def set_finding_spans(doc: Doc, findings: list[dict]) -> None:
     """``doc.spans["spine_findings"]``: one span per finding mention, labelled with its id."""
-    set_spans(doc, "spine_findings", findings, "finding")
+    doc.spans["spine_findings"] = extensions.record_spans(doc, findings, "finding")
 
 
 #: ``Doc.text`` is rebuilt from the tokens on every access (tens of microseconds

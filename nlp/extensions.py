@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from spacy.tokens import Doc, Span
+from spacy.vocab import Vocab
 
 DOC_EXTENSIONS = {
     # [{"name", "kind", "region", "start", "end", "header_end"}]
@@ -31,8 +32,53 @@ DOC_EXTENSIONS = {
 }
 
 
+def _key(name: str) -> tuple:
+    return ("._.", name, None, None)
+
+
+#: Whether doc extension values live in ``doc.user_data`` under spaCy's key
+#: ("._.", name, None, None); checked once in :func:`register`. Components then
+#: read and write them there directly: each ``doc._`` access builds an
+#: Underscore object, and a report takes a few dozen of them.
+_DIRECT = False
+
+
+def get(doc: Doc, name: str) -> Any:
+    """The value of Doc extension ``name`` (same as ``doc._.<name>``)."""
+    if _DIRECT:
+        return doc.user_data.get(_key(name))
+    return getattr(doc._, name)
+
+
+def put(doc: Doc, name: str, value: Any) -> None:
+    """Set Doc extension ``name`` (same as ``doc._.<name> = value``)."""
+    if _DIRECT:
+        doc.user_data[_key(name)] = value
+    else:
+        setattr(doc._, name, value)
+
+
+def _section_spans(doc: Doc) -> list[Span]:
+    return record_spans(doc, get(doc, "spine_sections") or [], "name")
+
+
+def _level_spans(doc: Doc) -> list[Span]:
+    return record_spans(doc, get(doc, "spine_levels") or [], "LEVEL")
+
+
+def record_spans(doc: Doc, records: list[dict], label: str) -> list[Span]:
+    """Spans for records with "start"/"end" offsets; ``label`` names the record field
+    holding the label, or is the label itself when records have no such field."""
+    out = []
+    for r in records:
+        span = doc.char_span(r["start"], r["end"], label=r.get(label, label), alignment_mode="expand")
+        if span is not None and len(span):
+            out.append(span)
+    return out
+
+
 def _finding_for(span: Span) -> Optional[dict[str, Any]]:
-    for f in span.doc._.spine_findings or ():
+    for f in get(span.doc, "spine_findings") or ():
         if f["finding"] == span.label_ and span.start_char <= f["start"] and f["end"] <= span.end_char:
             return f
     return None
@@ -40,11 +86,20 @@ def _finding_for(span: Span) -> Optional[dict[str, Any]]:
 
 def register() -> None:
     """Register extensions (idempotent)."""
+    global _DIRECT
     for name, default in DOC_EXTENSIONS.items():
         if not Doc.has_extension(name):
             Doc.set_extension(name, default=default)
     if not Span.has_extension("spine_finding"):
         Span.set_extension("spine_finding", getter=_finding_for)
+    # spans of sections and levels, built when asked (findings are in doc.spans)
+    if not Doc.has_extension("spine_section_spans"):
+        Doc.set_extension("spine_section_spans", getter=_section_spans)
+    if not Doc.has_extension("spine_level_spans"):
+        Doc.set_extension("spine_level_spans", getter=_level_spans)
+    probe = Doc(Vocab(), words=["x"])
+    probe._.spine_age = {"age": 1}
+    _DIRECT = probe.user_data.get(_key("spine_age")) == {"age": 1}
 
 
 register()

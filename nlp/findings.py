@@ -25,6 +25,7 @@ from typing import Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from . import extensions as ext
 from . import rules
 from .base import RuleComponent, doc_text, doc_word_starts, sentence_index, set_finding_spans
 from .levels import Spine
@@ -207,11 +208,11 @@ class FindingMatcher(RuleComponent):
     # -- pipeline -----------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
         text = doc_text(doc)
-        sents = doc._.spine_sentences or [[0, len(text)]]
-        sections = doc._.spine_sections or [
+        sents = ext.get(doc, "spine_sentences") or [[0, len(text)]]
+        sections = ext.get(doc, "spine_sections") or [
             {"name": "findings", "kind": "findings", "region": None, "start": 0, "end": len(text)}
         ]
-        index = _LevelIndex(text, sents, doc._.spine_levels or [])
+        index = _LevelIndex(text, sents, ext.get(doc, "spine_levels") or [])
         section_starts = [sec["start"] for sec in sections]
         out: list[dict] = []
         for f in self.match(text, sents, doc):
@@ -234,7 +235,7 @@ class FindingMatcher(RuleComponent):
                 "label": rule.label,
             })
             out.append(f)
-        doc._.spine_findings = out
+        ext.put(doc, "spine_findings", out)
         set_finding_spans(doc, out)
         return doc
 

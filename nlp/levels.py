@@ -16,8 +16,9 @@ from typing import Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from . import extensions as ext
 from . import rules
-from .base import RuleComponent, doc_text, set_spans
+from .base import RuleComponent, doc_text
 
 #: One spelling of a level: a vertebra, optionally followed by a second one
 #: ("L4-5", "L4/L5", "L4 on L5", "L5S1", "L45" is split in code). It must not
@@ -209,10 +210,9 @@ class LevelFinder(RuleComponent):
     def __call__(self, doc: Doc) -> Doc:
         text = doc_text(doc)
         groups = self.groups(text)
-        boundaries = [s["start"] for s in (doc._.spine_sections or [])]
+        boundaries = [s["start"] for s in (ext.get(doc, "spine_sections") or [])]
         self.mark_headers(text, groups, boundaries)
-        doc._.spine_levels = groups
-        set_spans(doc, "spine_levels", groups, "LEVEL")
+        ext.put(doc, "spine_levels", groups)
         return doc
 
 
@@ -230,7 +230,7 @@ def _unique(items: list[str]) -> list[str]:
     "spinecontext_levels",
     default_config={"patterns_dir": None},
     requires=["doc._.spine_sections"],
-    assigns=["doc._.spine_levels", "doc.spans"],
+    assigns=["doc._.spine_levels"],
 )
 def make_levels(nlp: Language, name: str, patterns_dir: Optional[str]) -> LevelFinder:
     """Find vertebral levels, level lists, ranges and level headers.

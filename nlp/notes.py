@@ -13,6 +13,7 @@ from typing import Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from . import extensions as ext
 from . import rules
 from .base import RuleComponent, drop_caches
 
@@ -30,6 +31,7 @@ class NoteWriter(RuleComponent):
         self.notes = rules.load_notes(directory)
         self.appendix_text = rules.load_appendix(directory)
         self.prevalence = rules.load_prevalence(directory)
+        self._memo: dict[tuple, str] = {}
         rule_list = rules.load_findings(directory)
         self.labels = {r.id: r.label for r in rule_list}
         # the appendix lists findings in taxonomy order, then any added findings
@@ -50,6 +52,20 @@ class NoteWriter(RuleComponent):
         return t.figure_fixed.format(n=fig["percent"], who=fig["who"])
 
     def note(self, f: dict) -> str:
+        """The note for one mention (or summary entry); the same inputs always give the same note."""
+        fig = f.get("prevalence")
+        key = (f["finding"], f.get("assertion", "present"), tuple(f.get("levels") or ()), f.get("severity"),
+               bool(f.get("attention")), None if not fig else
+               (fig["kind"], fig.get("percent"), fig.get("age"), fig.get("who"), fig.get("caveat"),
+                tuple(sorted((fig.get("range") or {}).items()))))
+        text = self._memo.get(key)
+        if text is None:
+            if len(self._memo) > 20_000:
+                self._memo.clear()
+            text = self._memo[key] = self._write(f)
+        return text
+
+    def _write(self, f: dict) -> str:
         t = self.notes.templates
         n = self.notes.findings[f["finding"]]
         label = self.labels.get(f["finding"], f["finding"].replace("_", " "))
@@ -140,11 +156,11 @@ class NoteWriter(RuleComponent):
         return out
 
     def __call__(self, doc: Doc) -> Doc:
-        findings = doc._.spine_findings or []
+        findings = ext.get(doc, "spine_findings") or []
         for f in findings:
             f["note"] = self.note(f)
-        doc._.spine_summary = self.summary(findings)
-        doc._.spine_appendix = self.appendix(findings, (doc._.spine_age or {}).get("age"))
+        ext.put(doc, "spine_summary", self.summary(findings))
+        ext.put(doc, "spine_appendix", self.appendix(findings, (ext.get(doc, "spine_age") or {}).get("age")))
         drop_caches(doc)  # last component: serialised docs keep no cached copies
         return doc
 

@@ -15,6 +15,7 @@ from typing import Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from . import extensions as ext
 from . import rules
 from .base import RuleComponent
 
@@ -30,6 +31,7 @@ class Prevalence(RuleComponent):
     def _load(self, directory: Path) -> None:
         self.data = rules.load_prevalence(directory)
         self.groups = {r.id: r.group for r in rules.load_findings(directory)}
+        self._memo: dict[tuple, Optional[dict]] = {}
 
     def value_at(self, row: str, age: float) -> float:
         """The by-age table value at ``age`` (linear between decades)."""
@@ -42,6 +44,15 @@ class Prevalence(RuleComponent):
         raise ValueError(f"age {age} is outside {ages[0]}-{ages[-1]}")
 
     def figure(self, finding: str, age: Optional[int]) -> Optional[dict]:
+        """The figure shown for ``finding`` at ``age`` (None: no figure). Do not modify the result."""
+        key = (finding, age)
+        if key not in self._memo:
+            if len(self._memo) > 10_000:
+                self._memo.clear()
+            self._memo[key] = self._figure(finding, age)
+        return self._memo[key]
+
+    def _figure(self, finding: str, age: Optional[int]) -> Optional[dict]:
         fig = self.data.findings.get(finding)
         if fig is None:
             return None
@@ -80,8 +91,8 @@ class Prevalence(RuleComponent):
         return True
 
     def __call__(self, doc: Doc) -> Doc:
-        age = (doc._.spine_age or {}).get("age")
-        for f in doc._.spine_findings or []:
+        age = (ext.get(doc, "spine_age") or {}).get("age")
+        for f in ext.get(doc, "spine_findings") or []:
             f["attention"] = not self.reassurable(f)
             f["prevalence"] = (self.figure(f["finding"], age)
                                if f.get("assertion") == "present" and not f["attention"] else None)

@@ -14,8 +14,9 @@ from typing import Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from . import extensions as ext
 from . import rules
-from .base import RuleComponent, doc_text, set_spans
+from .base import RuleComponent, doc_text
 
 LINE = re.compile(r"[^\n]*")
 #: Section kinds that end after their first line of text.
@@ -103,8 +104,7 @@ class SectionSplitter(RuleComponent):
                     sections.append(current)
                 current = {**new, "end": len(text)}
         sections.append(current)
-        doc._.spine_sections = sections
-        set_spans(doc, "spine_sections", sections, "name")
+        ext.put(doc, "spine_sections", sections)
         return doc
 
 
@@ -112,7 +112,7 @@ class SectionSplitter(RuleComponent):
     "spinecontext_sections",
     default_config={"patterns_dir": None},
     requires=[],
-    assigns=["doc._.spine_sections", "doc.spans"],
+    assigns=["doc._.spine_sections"],
 )
 def make_sections(nlp: Language, name: str, patterns_dir: Optional[str]) -> SectionSplitter:
     """Split a report into sections and exam regions.

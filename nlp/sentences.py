@@ -16,6 +16,7 @@ from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from . import extensions as ext
 from . import rules
 from .base import RuleComponent, doc_text
 
@@ -66,7 +67,7 @@ class SentenceSplitter(RuleComponent):
 
     def __call__(self, doc: Doc) -> Doc:
         sents = self.split(doc_text(doc))
-        doc._.spine_sentences = sents
+        ext.put(doc, "spine_sentences", sents)
         if len(doc) and len(sents) <= FEW_SENTENCES:
             # Token.is_sent_start rescans the doc on each write: fine for a few
             doc[0].is_sent_start = True

@@ -46,4 +46,5 @@ def test_other_exam_section_dropped(annotate):
 
 def test_section_spans(nlp):
     doc = nlp("FINDINGS:\nDisc bulge.\nIMPRESSION:\nBulge.")
-    assert [s.label_ for s in doc.spans["spine_sections"]] == ["findings", "impression"]
+    assert [s.label_ for s in doc._.spine_section_spans] == ["findings", "impression"]
+    assert [s.text for s in doc._.spine_level_spans] == []
