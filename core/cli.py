@@ -64,7 +64,7 @@ def annotate(
     age: Optional[int] = typer.Option(None, "--age", min=0, max=120, help="Patient age in years; it wins over an age in the report (a .jsonl 'age' wins over this)."),
     appendix: bool = typer.Option(False, "--appendix", help="Print only the radiologist's appendix paragraph of each report."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Processes to use (nlp.pipe n_process)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file (a folder for html of several reports) instead of standard output."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of standard output; for html, a path not ending in .html is a folder that gets one page per report."),
     patterns: Optional[Path] = typer.Option(None, "--patterns", help="Use the rule files in this folder instead of the packaged ones."),
 ) -> None:
     """Annotate reports: findings, levels, assertion, severity, side, and plain-language notes.
@@ -78,7 +78,9 @@ def annotate(
     from .runner import run
 
     nlp = _load(patterns)
-    per_file = format is Format.html and output is not None and (output.is_dir() or str(output).endswith("/"))
+    # html: -o page.html for one report; -o FOLDER (any path not ending .html) for one page per report
+    per_file = format is Format.html and output is not None and (
+        output.is_dir() or output.suffix.lower() not in (".html", ".htm"))
     if per_file:
         output.mkdir(parents=True, exist_ok=True)
     out = output.open("w", encoding="utf-8") if output and not per_file else sys.stdout
@@ -108,7 +110,7 @@ def annotate(
                 if per_file:
                     (output / f"{_safe_name(r.id)}.html").write_text(to_html(text, r), encoding="utf-8")
                 elif written:
-                    _fail("html output of several reports needs -o FOLDER/")
+                    _fail("html output of several reports needs -o FOLDER")
                 else:
                     out.write(to_html(text, r))
             else:

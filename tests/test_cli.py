@@ -169,3 +169,47 @@ def test_bench_prints_figures_and_ratios():
     assert data["stages"]["spinecontext"]["reports_per_s"] > 0
     assert data["ratios"]["spinecontext_time_vs_tokenizer"] > 1
     assert data["load_seconds"] > 0
+
+
+def test_table_shows_notes(tmp_path):
+    f = tmp_path / "r.txt"
+    f.write_text("L4-L5: mild disc bulge. L5-S1: disc extrusion.", encoding="utf-8")
+    res = invoke("annotate", f, "--age", 52)
+    assert res.exit_code == 0
+    assert "What the findings mean:" in res.stdout and "about 62 in every hundred" in res.stdout
+
+
+def test_appendix_only(tmp_path):
+    f = tmp_path / "r.txt"
+    f.write_text("L4-L5: mild disc bulge and facet arthropathy.", encoding="utf-8")
+    res = invoke("annotate", f, "--age", 50, "--appendix")
+    assert res.exit_code == 0
+    assert res.stdout.startswith("Context for this report\n")
+    assert "disc bulge (about 60 in 100)" in res.stdout and "Source: Brinjikji" in res.stdout
+
+
+@pytest.mark.parametrize("fmt,marker", [("text", "CONTEXT FOR THIS REPORT"), ("md", "## What the findings mean"),
+                                        ("html", "<!doctype html>")])
+def test_rendered_formats_keep_the_report(tmp_path, fmt, marker):
+    text = "L4-L5: mild disc bulge <b>bold</b> & facet arthropathy.\n"
+    f = tmp_path / "r.txt"
+    f.write_text(text, encoding="utf-8")
+    out = tmp_path / f"r.{fmt}"
+    res = invoke("annotate", f, "-f", fmt, "-o", out, "--age", 50)
+    assert res.exit_code == 0
+    page = out.read_text(encoding="utf-8")
+    assert marker in page
+    if fmt == "html":
+        from spinecontext.render import report_text_from_html
+
+        assert report_text_from_html(page) == text and "<b>" not in page
+    else:
+        assert text in page
+
+
+def test_html_of_several_reports_needs_a_folder(tmp_path):
+    res = invoke("annotate", SAMPLES, "-f", "html")
+    assert res.exit_code == 2 and "needs -o FOLDER" in res.stderr
+    res = invoke("annotate", SAMPLES, "-f", "html", "-o", str(tmp_path / "pages") + "/")
+    assert res.exit_code == 0
+    assert len(list((tmp_path / "pages").glob("*.html"))) == 5
