@@ -147,11 +147,6 @@ class Scanner:
         except KeyError:
             return self._compile(key)
 
-    def match_at(self, text: str, p: int, end: int) -> Optional[re.Match]:
-        """The first listed expression matching at ``p``."""
-        rx = self.compiled_for(text[p:p + K].lower())
-        return rx.match(text, p, end) if rx is not None else None
-
     def finditer(self, text: str, pos: int = 0, endpos: Optional[int] = None,
                  starts: Optional[list[int]] = None) -> Iterator[re.Match]:
         """Matches in ``text[pos:endpos]``; ``starts`` may pass precomputed :func:`word_starts`."""
