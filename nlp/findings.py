@@ -114,8 +114,12 @@ class FindingMatcher(RuleComponent):
             taken: dict[str, list[tuple[int, int]]] = {}
             for f in found:  # plain mentions, already in start order
                 taken.setdefault(f["finding"], []).append((f["start"], f["end"]))
-            all_starts = starts if not words_only else (
-                doc_word_starts(doc, True) if doc is not None else word_starts(text))
+            def starts_for(scanner: Scanner) -> list[int]:
+                # punctuation starts are computed only for a condition that needs them
+                if scanner.words_only or not words_only:
+                    return starts
+                return doc_word_starts(doc, True) if doc is not None else word_starts(text)
+
             has_cache: dict[tuple[int, int], bool] = {}
             for m in conditional:
                 idx = int(m.lastgroup[1:])
@@ -123,13 +127,13 @@ class FindingMatcher(RuleComponent):
                 si = sentence_index(sents, m.start()) if sents else 0
                 s0, s1 = sents[si] if sents else (0, len(text))
                 if before is not None and next(
-                    before.finditer(text, max(s0, m.start() - spec.within), m.start(), starts=all_starts), None
+                    before.finditer(text, max(s0, m.start() - spec.within), m.start(), starts=starts_for(before)), None
                 ) is None:
                     continue
                 if has is not None:
                     key = (idx, si)
                     if key not in has_cache:
-                        has_cache[key] = next(has.finditer(text, s0, s1, starts=all_starts), None) is not None
+                        has_cache[key] = next(has.finditer(text, s0, s1, starts=starts_for(has)), None) is not None
                     if not has_cache[key]:
                         continue
                 if _overlaps(taken.get(fid, ()), m.start(), m.end()):
