@@ -42,6 +42,7 @@ ADJACENT = re.compile(
 #: Under these exam titles nothing is a lumbar finding; under a thoracic title
 #: only a finding at a stated lumbar level (T12-L1) is.
 NOT_LUMBAR = {"cervical", "other"}
+_UNSEEN = object()  # a key whose alternation is not compiled yet
 
 
 class FindingMatcher(RuleComponent):
@@ -92,24 +93,34 @@ class FindingMatcher(RuleComponent):
         end = len(text)
         next_plain = next_cond = 0
         conditional: list[re.Match] = []
-        plain_rx = plain.compiled_for if plain is not None else None
-        cond_rx = cond.compiled_for if cond is not None else None
+        low = text.lower()
+        if len(low) != len(text):  # a few characters change length when lowered
+            low = None
+        no_rules: dict = {}
+        plain_get = plain._by_key.get if plain is not None else no_rules.get
+        cond_get = cond._by_key.get if cond is not None else no_rules.get
         # One walk over the word starts serves both passes.
         for p in starts:
-            key = text[p:p + 2].lower()
-            if plain_rx is not None and p >= next_plain:
-                rx = plain_rx(key)
-                m = rx.match(text, p, end) if rx is not None else None
-                if m is not None:
-                    fid, spec = self.plain_specs[int(m.lastgroup[1:])]
-                    found.append(self._mention(fid, spec, m))
-                    next_plain = max(m.end(), p + 1)
-            if cond_rx is not None and p >= next_cond:
-                rx = cond_rx(key)
-                m = rx.match(text, p, end) if rx is not None else None
-                if m is not None:
-                    conditional.append(m)
-                    next_cond = max(m.end(), p + 1)
+            key = low[p:p + 2] if low is not None else text[p:p + 2].lower()
+            if p >= next_plain:
+                rx = plain_get(key, _UNSEEN)
+                if rx is _UNSEEN:
+                    rx = plain.compiled_for(key) if plain is not None else None
+                if rx is not None:
+                    m = rx.match(text, p, end)
+                    if m is not None:
+                        fid, spec = self.plain_specs[int(m.lastgroup[1:])]
+                        found.append(self._mention(fid, spec, m))
+                        next_plain = max(m.end(), p + 1)
+            if p >= next_cond:
+                rx = cond_get(key, _UNSEEN)
+                if rx is _UNSEEN:
+                    rx = cond.compiled_for(key) if cond is not None else None
+                if rx is not None:
+                    m = rx.match(text, p, end)
+                    if m is not None:
+                        conditional.append(m)
+                        next_cond = max(m.end(), p + 1)
         if conditional:
             taken: dict[str, list[tuple[int, int]]] = {}
             for f in found:  # plain mentions, already in start order

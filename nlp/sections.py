@@ -37,25 +37,29 @@ class SectionSplitter(RuleComponent):
         self.title_words = re.compile(reg.title_words, rules.FLAGS)
         self.not_title = re.compile(reg.not_title, rules.FLAGS)
         self.regions = [(r.region, re.compile(r.pattern, rules.FLAGS)) for r in reg.patterns]
+        self.any_region = re.compile("|".join(f"(?:{r.pattern})" for r in reg.patterns), rules.FLAGS)
         # quick test: can this line be a header or title at all?
         self.any_header = re.compile(
             "|".join(f"(?:{h.pattern})" for h in data.headers), rules.FLAGS
         )
 
     def region_of(self, line: str) -> Optional[str]:
+        """The region a title line names ("LSS MRI :", "LUMBAR: ..."), or None."""
+        if not self.any_region.search(line):
+            return None  # names no region: the usual case, decided in one search
         head, colon, _ = line.partition(":")
-        if not colon and len(line) > 12 * self.max_words:
-            return None  # far too long to be a title
-        words = line.split()
         if colon and 0 < len(head.split()) <= self.inline_max_words and not self.not_title.search(head):
             for region, rx in self.regions:  # "LUMBAR: Grade 1 anterolisthesis..."
                 if rx.search(head):
                     return region
+        if len(line) > 12 * self.max_words:
+            return None  # far too long to be a title
+        words = line.split()
         if not words or len(words) > self.max_words:
             return None
         if not self.title_words.search(line) or self.not_title.search(line):
             return None
-        for region, rx in self.regions:
+        for region, rx in self.regions:  # in file order: lumbar first ("C SPINE AND LSS MRI")
             if rx.search(line):
                 return region
         return None
