@@ -5,6 +5,7 @@ Stages:
 * ``medspacy``: ``medspacy.load()``'s default pipeline (its tokenizer, PyRuSH
   sentences, TargetMatcher, ConText with its default rules) given target rules
   for the same findings (our finding expressions as regex TargetRules);
+* ``extraction``: spinecontext without the prevalence and notes components;
 * ``spinecontext``: the full spinecontext pipeline.
 
 Each stage is warmed up, then timed ``repeat`` times, the stages taking turns;
@@ -106,6 +107,9 @@ def run_bench(texts: Sequence[str], *, repeat: int = 5, with_medspacy: bool = Tr
     stages["tokenizer"] = tok_nlp.make_doc
     if with_medspacy:
         stages["medspacy"] = medspacy_baseline(patterns_dir)
+    extraction = spinecontext.load(patterns_dir)
+    extraction.select_pipes(disable=["spinecontext_prevalence", "spinecontext_notes"])
+    stages["extraction"] = extraction  # findings, levels, assertion, attributes: no notes
     stages["spinecontext"] = spinecontext.load(patterns_dir)
     out: dict = {"reports": n, "characters": chars, "repeat": repeat, "stages": {}}
     # timings of the stages alternate, so a machine that speeds up or slows
@@ -120,7 +124,8 @@ def run_bench(texts: Sequence[str], *, repeat: int = 5, with_medspacy: bool = Tr
     for name, fn in stages.items():
         out["stages"][name]["peak_mib"] = _peak(fn, texts) / 2**20
     s = out["stages"]
-    out["ratios"] = {"spinecontext_time_vs_tokenizer": s["spinecontext"]["seconds"] / s["tokenizer"]["seconds"]}
+    out["ratios"] = {"spinecontext_time_vs_tokenizer": s["spinecontext"]["seconds"] / s["tokenizer"]["seconds"],
+                     "extraction_time_vs_tokenizer": s["extraction"]["seconds"] / s["tokenizer"]["seconds"]}
     if with_medspacy:
         out["ratios"]["medspacy_time_vs_tokenizer"] = s["medspacy"]["seconds"] / s["tokenizer"]["seconds"]
         out["ratios"]["spinecontext_speedup_vs_medspacy"] = s["medspacy"]["seconds"] / s["spinecontext"]["seconds"]
@@ -136,6 +141,7 @@ def format_bench(r: dict) -> str:
     lines.append("")
     ra = r["ratios"]
     lines.append(f"spinecontext time / tokenizer time: {ra['spinecontext_time_vs_tokenizer']:.2f}x  (bar: <= 8x)")
+    lines.append(f"extraction only (no prevalence/notes) / tokenizer: {ra['extraction_time_vs_tokenizer']:.2f}x")
     if "medspacy_time_vs_tokenizer" in ra:
         lines.append(f"medspacy time / tokenizer time:     {ra['medspacy_time_vs_tokenizer']:.1f}x")
         lines.append(f"spinecontext throughput / medspacy: {ra['spinecontext_speedup_vs_medspacy']:.1f}x  (bar: >= 10x)")

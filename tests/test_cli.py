@@ -165,7 +165,7 @@ def test_bench_prints_figures_and_ratios():
     res = invoke("bench", SAMPLES, "--repeat", 1, "--min-seconds", 0, "--no-medspacy", "--json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert set(data["stages"]) == {"tokenizer", "spinecontext"}
+    assert set(data["stages"]) == {"tokenizer", "extraction", "spinecontext"}
     assert data["stages"]["spinecontext"]["reports_per_s"] > 0
     assert data["ratios"]["spinecontext_time_vs_tokenizer"] > 1
     assert data["load_seconds"] > 0
