@@ -54,6 +54,7 @@ class FindingMatcher(RuleComponent):
         self.spine = Spine(levels)
         self.not_under_header = re.compile(levels.not_under_header, rules.FLAGS)
         self.same_level = re.compile(levels.same_level_as_before, rules.FLAGS)
+        self.everywhere = re.compile(levels.everywhere, rules.FLAGS)
         plain: list[str] = []
         cond: list[str] = []
         self.plain_specs: list[tuple[str, rules.PatternSpec]] = []
@@ -178,6 +179,8 @@ class FindingMatcher(RuleComponent):
         s0, s1 = index.sents[si]
         fs, fe = f["start"], f["end"]
         chosen: Optional[dict] = None
+        if self.everywhere.search(text, fe, min(s1, fe + 16)):
+            return []  # "desiccation throughout the lumbar spine": no single level
         cands, starts = index.in_sentence(si, rule.level_kind)
         if cands:
             i = bisect_left(starts, fs)          # first group starting at or after the mention

@@ -135,8 +135,9 @@ class LevelsFile(_Strict):
     sentence_header_before: Regex
     not_under_header: Regex
     same_level_as_before: Regex
+    everywhere: Regex
     _v = field_validator(
-        "not_under_header", "same_level_as_before", "list_joiner", "range_joiner", "range_prefix", "not_a_level_after",
+        "not_under_header", "same_level_as_before", "everywhere", "list_joiner", "range_joiner", "range_prefix", "not_a_level_after",
         "not_a_level_before", "header_after", "sentence_header_before",
     )(_check_regex)
 

@@ -24,6 +24,13 @@ def test_own_corpus_bar(nlp):
     assert s["pair"]["f1"] >= 0.95, s["pair"]
 
 
+def test_blind_corpus_bar(nlp):
+    s = evaluate(nlp, read_gold(OWN.parent / "blind.jsonl")).summary()
+    assert s["reports"] == 50
+    assert s["pair"]["f1"] >= 0.95, s["pair"]
+    assert s["negation"]["rate"] <= 0.02, s["negation"]
+
+
 def _rows():
     return [json.loads(line) for line in OWN.read_text(encoding="utf-8").splitlines() if line.strip()]
 
