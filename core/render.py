@@ -207,7 +207,7 @@ def html_card(s: FindingSummary) -> str:
 def html_body(text: str, result: ReportResult) -> str:
     """The page body (no <html>/<head>): reused by the web service's page."""
     attention, common, absent, history = _groups(result)
-    out = [f"<h1>Your report, explained</h1>",
+    out = ["<h1>Your report, explained</h1>",
            f'<p class="meta">Report {html.escape(result.id)} · patient {html.escape(_age_line(result))}</p>',
            "<h2>Your report</h2>",
            f'<pre class="report" id="report-text">{highlighted(text, result)}</pre>']

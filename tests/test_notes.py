@@ -7,10 +7,7 @@ import statistics
 import pytest
 import textstat
 
-import spinecontext
 from spinecontext.nlp import rules
-from spinecontext.nlp.notes import NoteWriter
-from spinecontext.nlp.prevalence import Prevalence
 
 BANNED = [r"not the cause", r"harmless", r"nothing to worry", r"\bnormal\b", r"does not matter",
           r"doesn't matter", r"no need to worry", r"don't worry", r"dangerous", r"\bcancer\b", r"emergency"]

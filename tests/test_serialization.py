@@ -5,7 +5,6 @@ import json
 import spacy
 from spacy.tokens import DocBin
 
-import spinecontext
 from spinecontext.result import from_doc
 
 from conftest import OWN
