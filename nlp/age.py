@@ -30,12 +30,9 @@ _DATE = re.compile(
 )
 
 
-def _dates(text: str, pos: int) -> list[tuple[date, Optional[str]]]:
-    """Possible dates written at ``pos``, with the day/month order assumed for
+def _readings(m: re.Match) -> list[tuple[date, Optional[str]]]:
+    """Possible dates of a date match, with the day/month order assumed for
     numeric dates ("dm" or "md"; two readings for an ambiguous 03/04/1970)."""
-    m = _DATE.match(text, pos)
-    if not m:
-        return []
     out: list[tuple[date, Optional[str]]] = []
 
     def add(y: int, mo: int, d: int, order: Optional[str] = None) -> None:
@@ -61,6 +58,19 @@ def _dates(text: str, pos: int) -> list[tuple[date, Optional[str]]]:
         if mo:
             add(int(m.group("my")), mo, int(m.group("md")))
     return list(dict.fromkeys(out))
+
+
+def _first_dated(label: re.Pattern, text: str, skip: int = -1):
+    """(label match, readings, end of the date) for the first label followed by a
+    date, not starting at ``skip``; None if there is none."""
+    for m in label.finditer(text):
+        if m.start() == skip:
+            continue
+        d = _DATE.match(text, m.end())
+        readings = _readings(d) if d else []
+        if readings:
+            return m, readings, d.end()
+    return None
 
 
 def years_between(born: date, on: date) -> int:
@@ -93,13 +103,13 @@ class AgeReader(RuleComponent):
         low = text.lower()
         if "dob" not in low and "d.o.b" not in low and "birth" not in low and "born" not in low:
             return None
-        born = next(((m, _dates(text, m.end())) for m in self.birth.finditer(text) if _dates(text, m.end())), None)
+        born = _first_dated(self.birth, text)
         if born is None:
             return None
-        exam = next((_dates(text, m.end()) for m in self.exam.finditer(text)
-                     if m.start() != born[0].start() and _dates(text, m.end())), None)
-        if not exam:
+        found = _first_dated(self.exam, text, skip=born[0].start())
+        if found is None:
             return None
+        exam = found[1]
         # one report writes all its dates the same way: pair readings of the same order
         ages = {years_between(b, e) for b, bo in born[1] for e, eo in exam if bo is None or eo is None or bo == eo}
         if len(ages) != 1:
@@ -107,8 +117,8 @@ class AgeReader(RuleComponent):
         age = ages.pop()
         if not self.min_age <= age <= self.max_age:
             return None
-        m = born[0]
-        return {"age": age, "start": m.start(), "end": _DATE.match(text, m.end()).end()}
+        label, _, end = born
+        return {"age": age, "start": label.start(), "end": end}
 
     def find(self, text: str, starts: Optional[list[int]] = None) -> Optional[dict]:
         return self.stated(text, starts) or self.from_dates(text)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from bisect import bisect_right
+from operator import itemgetter
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
@@ -52,15 +54,8 @@ class RuleComponent:
 
 
 def sentence_index(sentences: list[list[int]], pos: int) -> int:
-    """Index of the sentence holding character ``pos`` (binary search)."""
-    lo, hi = 0, len(sentences) - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if sentences[mid][0] <= pos:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+    """Index of the sentence holding character ``pos``: the last one starting at or before it (0 if none)."""
+    return max(0, bisect_right(sentences, pos, key=itemgetter(0)) - 1)
 
 
 def set_finding_spans(doc: Doc, findings: list[dict]) -> None:
