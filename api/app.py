@@ -1,0 +1,88 @@
+"""The FastAPI application: ``create_app()``, used by ``spinecontext serve`` (uvicorn factory)."""
+
+from __future__ import annotations
+
+import gc
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Optional
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from spacy.language import Language
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartParser
+
+from .. import __version__
+from .errors import http_error_handler, validation_error_handler
+from .middleware import RequestGuard
+from .routes import meta, pages, v1
+from .settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+
+DESCRIPTION = """\
+Finds degenerative findings in lumbar spine MRI reports and adds plain-language,
+age-matched context: how common each finding is in people **without** back pain
+(figures only from the project's evidence table, with citations). Red-flag
+findings are never reassured.
+
+Nothing is stored and report text never appears in logs or error messages.
+Every error has the body `{"error": {"status", "code", "message"}}`.
+"""
+
+
+def create_app(settings: Optional[Settings] = None, *, nlp: Optional[Language] = None) -> FastAPI:
+    """The app. The pipeline is loaded once, in the lifespan (or given, for tests)."""
+    settings = settings or Settings.from_env()
+    # Uploads stay in memory (never spooled to a temporary file on disk); the
+    # request guard already bounds their size.
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, settings.max_file_bytes + 1_000_000)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if getattr(app.state, "nlp", None) is None:
+            from .. import load
+
+            app.state.nlp = load(settings.patterns_dir)
+            app.state.nlp("L4-L5: mild disc bulge.")  # warm the rule caches before the first request
+        # The pipeline's objects live as long as the process: move them out of the
+        # garbage collector's view, so full collections stay short (p99 latency).
+        gc.collect()
+        gc.freeze()
+        yield
+
+    app = FastAPI(
+        title="spinecontext", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+        # the interactive docs pages load scripts from a CDN: off; /openapi.json stays
+        docs_url=None, redoc_url=None,
+        openapi_tags=[{"name": "annotate", "description": "Annotate reports (JSON API)."},
+                      {"name": "meta", "description": "Health and version."}],
+    )
+    app.state.settings = settings
+    app.state.nlp = nlp
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.include_router(v1.router)
+    app.include_router(meta.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST"], allow_headers=["content-type"])
+
+    def body_limit(path: str) -> int:
+        if path == "/v1/batch":
+            return settings.max_batch_body_bytes
+        if path in ("/v1/annotate/file", "/"):
+            return settings.max_file_bytes + 1_000_000  # room for the multipart framing and form fields
+        return settings.max_json_body_bytes
+
+    app.add_middleware(RequestGuard, body_limit=body_limit)
+    logging.getLogger("spinecontext.api").addHandler(logging.NullHandler())
+    return app

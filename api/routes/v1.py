@@ -1,0 +1,112 @@
+"""The JSON API for reporting systems and scripts: ``/v1/...``."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from anyio import to_thread
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
+from spacy.language import Language
+
+from ...render import to_html, to_markdown, to_text
+from ...result import ReportResult
+from ..errors import ApiError, documented
+from ..models import AnnotateRequest, AppendixRequest, BatchRequest, BatchResponse, BatchResult, OutputFormat
+from ..service import annotate_batch, annotate_text, get_nlp, get_settings
+from ..settings import Settings
+from ..uploads import extract_text
+
+router = APIRouter(prefix="/v1", tags=["annotate"])
+
+#: A standalone HTML rendering carries its own inline <style>; nothing else may run or load.
+HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+RENDERED = {
+    200: {"description": "The JSON contract (format=json), or the rendered report (text, md, html).",
+          "content": {"text/plain": {"schema": {"type": "string"}},
+                      "text/markdown": {"schema": {"type": "string"}},
+                      "text/html": {"schema": {"type": "string"}}}},
+}
+
+
+def _render(fmt: OutputFormat, text: str, result: ReportResult) -> Response:
+    if fmt == "text":
+        return PlainTextResponse(to_text(text, result))
+    if fmt == "md":
+        return Response(to_markdown(text, result), media_type="text/markdown; charset=utf-8")
+    if fmt == "html":
+        return HTMLResponse(to_html(text, result), headers={"content-security-policy": HTML_CSP})
+    return Response(result.model_dump_json(), media_type="application/json")
+
+
+@router.post("/annotate", response_model=ReportResult, responses={**RENDERED, **documented(413, 422, 500)},
+             summary="Annotate one report")
+async def annotate_report(body: AnnotateRequest, nlp: Language = Depends(get_nlp),
+                          settings: Settings = Depends(get_settings)) -> Response:
+    """Find the findings of one report, with levels, assertion, severity, side, plain-language
+    notes, age-matched prevalence and the radiologist's appendix (the JSON contract of
+    TAXONOMY.md). Nothing is stored."""
+    result = await annotate_text(nlp, body.text, age=body.age, report_id=body.id, settings=settings)
+    return _render(body.format, body.text, result)
+
+
+@router.post("/appendix", response_class=PlainTextResponse, responses=documented(413, 422, 500),
+             summary="The radiologist's appendix for one report")
+async def appendix(body: AppendixRequest, nlp: Language = Depends(get_nlp),
+                   settings: Settings = Depends(get_settings)) -> PlainTextResponse:
+    """The context paragraph to append to the report before signing, as plain text.
+    The body is empty when the report has no common finding with a figure (then
+    there is nothing to append)."""
+    result = await annotate_text(nlp, body.text, age=body.age, report_id="report", settings=settings)
+    return PlainTextResponse(result.appendix or "")
+
+
+class FileResult(BaseModel):
+    filename: str = Field(description="The uploaded file's name.")
+    text: str = Field(description="The report text read from the file; the result's offsets point into it.")
+    result: ReportResult
+
+
+@router.post("/annotate/file", response_model=FileResult,
+             responses={**RENDERED, **documented(413, 415, 422, 500)}, summary="Annotate an uploaded report file")
+async def annotate_file(
+    file: UploadFile = File(description="The report: .txt (UTF-8), .pdf with a text layer, or .docx (limit 5,000,000 bytes by default)."),
+    age: Optional[int] = Form(default=None, ge=0, le=120, description="Patient age in years."),
+    format: OutputFormat = Form(default="json", description="json: the text read from the file and the JSON contract; text, md or html: the rendered report."),
+    nlp: Language = Depends(get_nlp),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    """Read the report from a .txt, .pdf (text layer) or .docx file, in memory, and annotate it.
+    The file is never written anywhere."""
+    data = await file.read(settings.max_file_bytes + 1)
+    await file.close()
+    filename = (file.filename or "upload")[:200]
+    text = await to_thread.run_sync(extract_text, data, filename, settings)
+    result = await annotate_text(nlp, text, age=age, report_id=filename, settings=settings)
+    if format != "json":
+        return _render(format, text, result)
+    return Response(FileResult(filename=filename, text=text, result=result).model_dump_json(),
+                    media_type="application/json")
+
+
+@router.post("/batch", response_model=BatchResponse, responses=documented(413, 422, 500),
+             summary="Annotate several reports")
+async def batch(body: BatchRequest, nlp: Language = Depends(get_nlp),
+                settings: Settings = Depends(get_settings)) -> Response:
+    """Annotate up to 100 reports (by default) in one call. A report that fails (e.g. over
+    the size limit) gets an error entry and the others still come back, in input order."""
+    rows = await annotate_batch(nlp, body.reports, settings)
+    results = []
+    for rid, result, err in rows:
+        error = None
+        if err is not None:
+            error = {"status": err.status_code, "code": err.code, "message": err.message}
+        results.append(BatchResult(id=rid, result=result, error=error))
+    failed = sum(1 for r in results if r.error is not None)
+    out = BatchResponse(results=results, annotated=len(results) - failed, failed=failed)
+    return Response(out.model_dump_json(exclude_none=False), media_type="application/json")
+
+
+__all__ = ["router", "ApiError"]
