@@ -62,6 +62,19 @@ def create_app(settings: Optional[Settings] = None, *, nlp: Optional[Language] =
                       {"name": "meta", "description": "Health and version."}],
     )
     app.state.settings = settings
+
+    def openapi() -> dict:
+        """The generated schema, with the limits in force where a schema can say them."""
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            spec = get_openapi(title=app.title, version=app.version, description=app.description,
+                               routes=app.routes, tags=app.openapi_tags)
+            spec["components"]["schemas"]["BatchRequest"]["properties"]["reports"]["maxItems"] = settings.max_batch_reports
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi
     app.state.nlp = nlp
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)

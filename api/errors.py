@@ -63,6 +63,15 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorResponse, "description": text[s]} for s in statuses}
 
 
+def documented_json(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Like :func:`documented`, for routes whose success is not JSON (errors still are)."""
+    out = documented(*statuses)
+    for entry in out.values():
+        del entry["model"]
+        entry["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+    return out
+
+
 _STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 406: "not_acceptable",
                  413: "request_too_large", 415: "unsupported_media_type", 422: "invalid_request"}
 
@@ -70,6 +79,9 @@ _STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"
 async def http_error_handler(request: Request, exc: StarletteHTTPException) -> Response:
     if isinstance(exc, ApiError):
         return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
+    if exc.status_code == 400:
+        # FastAPI's "error parsing the body": bytes that are not UTF-8 JSON. Malformed JSON is a 422 here.
+        return error_response(422, "invalid_json", "The request body is not valid JSON (UTF-8).")
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))

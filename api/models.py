@@ -3,42 +3,56 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..result import ReportResult
 from .errors import ErrorBody
 
 OutputFormat = Literal["json", "text", "md", "html"]
 
-AGE = Field(default=None, ge=0, le=120, description="Patient age in years; it wins over an age stated in the report. Without one, the report's stated age (or date of birth and exam date) is used.")
+AGE = Field(default=None, description="Patient age in years; it wins over an age stated in the report. Without one, the report's stated age (or date of birth and exam date) is used.")
+
+
+
+
+def _json_integer(value):
+    """A JSON Schema integer: 52 or 52.0, but not true or "52" (no silent coercion)."""
+    if isinstance(value, (bool, str)):
+        raise ValueError("must be a whole number")
+    return value
+
+
+#: Age in a JSON body, 0-120: integer per JSON Schema (52.0 is allowed, true and "52" are not).
+JsonAge = Annotated[int, Field(ge=0, le=120), BeforeValidator(_json_integer)]
+STRICT = ConfigDict(extra="forbid")
 
 
 class AnnotateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     text: str = Field(description="The report, as plain text (limit: 200,000 bytes of UTF-8 by default; over it gives 413).")
-    age: Optional[int] = AGE
+    age: Optional[JsonAge] = AGE
     format: OutputFormat = Field(default="json", description="json: the JSON contract. text or md: the report unchanged with the context appended. html: a self-contained page.")
     id: str = Field(default="report", min_length=1, max_length=200, description="An id for the report, echoed in the result.")
 
 
 class AppendixRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     text: str = Field(description="The report, as plain text.")
-    age: Optional[int] = AGE
+    age: Optional[JsonAge] = AGE
 
 
 class BatchItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     id: Optional[str] = Field(default=None, max_length=200, description="An id for the report; defaults to its 1-based position.")
     text: str
-    age: Optional[int] = AGE
+    age: Optional[JsonAge] = AGE
 
 
 class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reports: list[BatchItem] = Field(min_length=1, description="The reports (limit: 100 by default; over it gives 413).")
+    model_config = STRICT
+    reports: list[BatchItem] = Field(min_length=1, description="The reports (at most 100 by default, see maxItems; more gives 422 too_many_reports).")
 
 
 class BatchResult(BaseModel):

@@ -71,7 +71,7 @@ def _run_batch(nlp: Language, items: list[tuple[int, str, str, Optional[int]]]) 
 async def annotate_batch(nlp: Language, reports: list[BatchItem], settings: Settings):
     """[(id, ReportResult or None, ApiError or None)] in input order."""
     if len(reports) > settings.max_batch_reports:
-        raise ApiError(413, "too_many_reports",
+        raise ApiError(422, "too_many_reports",
                        f"The batch holds {len(reports)} reports; the limit is {settings.max_batch_reports}.")
     errors: dict[int, ApiError] = {}
     todo = []

@@ -275,7 +275,8 @@ def test_batch_keeps_order_and_isolates_failures(client, nlp):
 
 
 def test_batch_limits(client):
-    err(client.post("/v1/batch", json={"reports": [{"text": "a"}] * 4}), 413, "too_many_reports")
+    err(client.post("/v1/batch", json={"reports": [{"text": "a"}] * 4}), 422, "too_many_reports")
+    assert client.get("/openapi.json").json()["components"]["schemas"]["BatchRequest"]["properties"]["reports"]["maxItems"] == 3
     err(client.post("/v1/batch", json={"reports": []}), 422, "invalid_request")
     err(client.post("/v1/batch", json={"reports": [{"id": "x"}]}), 422, "invalid_request")
     err(client.post("/v1/batch", content=json.dumps({"reports": [{"text": "y" * 70_000}]}),

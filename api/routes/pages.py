@@ -92,8 +92,8 @@ before signing (in the spirit of the LIRE trial).</p>
 
 
 class FormInput:
-    def __init__(self, text: str, age: Optional[int], age_raw: str):
-        self.text, self.age, self.age_raw = text, age, age_raw
+    def __init__(self, text: str, age: Optional[int], age_raw: str, source: str = "pasted text"):
+        self.text, self.age, self.age_raw, self.source = text, age, age_raw, source
 
 
 async def read_form(request: Request, *, allow_file: bool) -> FormInput:
@@ -112,19 +112,29 @@ async def read_form(request: Request, *, allow_file: bool) -> FormInput:
         age_raw = form.get("age")
         age_raw = age_raw.strip() if isinstance(age_raw, str) else ""
         upload = form.get("file") if allow_file else None
+        source = "pasted text"
         if isinstance(upload, UploadFile) and upload.filename:
+            source = upload.filename[:200]
             data = await upload.read(settings.max_file_bytes + 1)
             text = await to_thread.run_sync(extract_text, data, upload.filename, settings)
     finally:
         await form.close()
+    entry = FormInput(text, None, age_raw, source)
     if not text.strip():
-        raise ApiError(422, "no_report", "Please paste the report text or choose a report file.")
-    age = None
+        raise FormError(422, "no_report", "Please paste the report text or choose a report file.", entry)
     if age_raw:
         if not age_raw.isdigit() or not 0 <= int(age_raw) <= 120:
-            raise ApiError(422, "invalid_age", "Age must be a whole number of years from 0 to 120.")
-        age = int(age_raw)
-    return FormInput(text, age, age_raw)
+            raise FormError(422, "invalid_age", "Age must be a whole number of years from 0 to 120.", entry)
+        entry.age = int(age_raw)
+    return entry
+
+
+class FormError(ApiError):
+    """A form problem; carries what was entered so the form comes back filled in."""
+
+    def __init__(self, status: int, code: str, message: str, entry: FormInput):
+        super().__init__(status, code, message)
+        self.entry = entry
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -139,10 +149,12 @@ async def patient_result(request: Request) -> HTMLResponse:
     try:
         entry = await read_form(request, allow_file=True)
         text, age = entry.text, entry.age_raw
-        result = await annotate_text(get_nlp(request), entry.text, age=entry.age, report_id="your report",
+        result = await annotate_text(get_nlp(request), entry.text, age=entry.age, report_id=entry.source,
                                      settings=settings)
     except ApiError as exc:
-        keep = text if len(text) <= settings.max_text_bytes else ""
+        if isinstance(exc, FormError):
+            text, age = exc.entry.text, exc.entry.age_raw
+        keep = text if len(text.encode("utf-8", "replace")) <= settings.max_text_bytes else ""
         return page("Understand your spine MRI report", patient_form(exc.message, keep, age),
                     view="patient", status=exc.status_code)
     tools = ('<div class="tools"><button type="button" data-print hidden>Print or save as PDF</button>'
@@ -178,7 +190,9 @@ async def radiologist_result(request: Request) -> Response:
         result = await annotate_text(get_nlp(request), entry.text, age=entry.age, report_id="report",
                                      settings=settings)
     except ApiError as exc:
-        keep = text if len(text) <= settings.max_text_bytes else ""
+        if isinstance(exc, FormError):
+            text, age = exc.entry.text, exc.entry.age_raw
+        keep = text if len(text.encode("utf-8", "replace")) <= settings.max_text_bytes else ""
         return page("Report context paragraph", radiologist_form(exc.message, keep, age),
                     view="radiologist", status=exc.status_code)
     if result.appendix:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Optional
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from spacy.language import Language
 
 from ...render import to_html, to_markdown, to_text
 from ...result import ReportResult
-from ..errors import ApiError, documented
+from ..errors import ApiError, documented, documented_json
 from ..models import AnnotateRequest, AppendixRequest, BatchRequest, BatchResponse, BatchResult, OutputFormat
 from ..service import annotate_batch, annotate_text, get_nlp, get_settings
 from ..settings import Settings
@@ -52,7 +52,7 @@ async def annotate_report(body: AnnotateRequest, nlp: Language = Depends(get_nlp
     return _render(body.format, body.text, result)
 
 
-@router.post("/appendix", response_class=PlainTextResponse, responses=documented(413, 422, 500),
+@router.post("/appendix", response_class=PlainTextResponse, responses=documented_json(413, 422, 500),
              summary="The radiologist's appendix for one report")
 async def appendix(body: AppendixRequest, nlp: Language = Depends(get_nlp),
                    settings: Settings = Depends(get_settings)) -> PlainTextResponse:
@@ -72,6 +72,7 @@ class FileResult(BaseModel):
 @router.post("/annotate/file", response_model=FileResult,
              responses={**RENDERED, **documented(413, 415, 422, 500)}, summary="Annotate an uploaded report file")
 async def annotate_file(
+    request: Request,
     file: UploadFile = File(description="The report: .txt (UTF-8), .pdf with a text layer, or .docx (limit 5,000,000 bytes by default)."),
     age: Optional[int] = Form(default=None, ge=0, le=120, description="Patient age in years."),
     format: OutputFormat = Form(default="json", description="json: the text read from the file and the JSON contract; text, md or html: the rendered report."),
@@ -80,6 +81,11 @@ async def annotate_file(
 ) -> Response:
     """Read the report from a .txt, .pdf (text layer) or .docx file, in memory, and annotate it.
     The file is never written anywhere."""
+    # FastAPI reads an empty form field as "not sent"; here an empty value is an error, as the schema says
+    form = await request.form()
+    for name in ("age", "format"):
+        if form.get(name) == "":
+            raise ApiError(422, "invalid_request", f"{name}: must not be empty (leave the field out instead)")
     data = await file.read(settings.max_file_bytes + 1)
     await file.close()
     filename = (file.filename or "upload")[:200]
