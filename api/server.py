@@ -64,13 +64,14 @@ def serve(host: str, port: int, *, workers: int = 1, access_log: bool = True, lo
     """Serve until SIGINT/SIGTERM; returns an exit status."""
     import uvicorn
 
-    if workers == 1:
-        uvicorn.Server(_config(host, port, access_log=access_log, log_level=log_level)).run()
-        return 0
     problem = check_port(host, port)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
+    if workers == 1:
+        server = uvicorn.Server(_config(host, port, access_log=access_log, log_level=log_level))
+        server.run()
+        return 0 if server.started else 1
     ctx = mp.get_context("spawn")
     stopping = False
 
