@@ -193,6 +193,108 @@ def rules(
         typer.echo(f"  {k}: {v}")
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; the default serves this machine only. Use 0.0.0.0 only behind a TLS proxy."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes; each loads the pipeline once."),
+    patterns: Optional[Path] = typer.Option(None, "--patterns", help="Use the rule files in this folder instead of the packaged ones."),
+    cors_origin: List[str] = typer.Option([], "--cors-origin", help="Allow browser calls from this origin (repeatable). CORS is off by default."),
+    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log one line per request (method, path, status; never bodies)."),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level: critical, error, warning, info, debug."),
+) -> None:
+    """Run the web service and the patient page (FastAPI on uvicorn).
+
+    API: POST /v1/annotate, /v1/appendix, /v1/annotate/file, /v1/batch;
+    GET /healthz, /version, /openapi.json. Pages: / (patients) and
+    /radiologist. Nothing is stored; report text never appears in logs.
+    Limits come from SPINECONTEXT_MAX_* environment variables (see README).
+    """
+    import os
+
+    from .api.settings import Settings
+
+    if patterns is not None:
+        _load(patterns)  # fail here, with a clear message, rather than in every worker
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        _fail(str(exc))
+    if patterns is not None:
+        os.environ["SPINECONTEXT_PATTERNS_DIR"] = str(patterns.resolve())
+    if cors_origin:
+        os.environ["SPINECONTEXT_CORS_ORIGINS"] = ",".join(cors_origin)
+    if log_level not in ("critical", "error", "warning", "info", "debug"):
+        _fail(f"--log-level must be one of critical, error, warning, info, debug; got {log_level!r}")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"note: serving on {host}, reachable from other machines; use TLS in front of it.", err=True)
+    del settings
+    from .api.server import serve as run_server
+
+    raise typer.Exit(run_server(host, port, workers=workers, access_log=access_log, log_level=log_level))
+
+
+@app.command("bench-api")
+def bench_api(
+    clients: int = typer.Option(50, "--clients", min=1, max=1000, help="Concurrent keep-alive clients (closed loop, no think time)."),
+    seconds: float = typer.Option(20.0, "--seconds", min=1.0, max=3600.0, help="Measured duration."),
+    warmup: float = typer.Option(3.0, "--warmup", min=0.0, max=600.0, help="Load before measuring, not counted."),
+    workers: int = typer.Option(2, "--workers", min=1, max=64, help="Server worker processes."),
+    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Reports to send (.jsonl or folder); default: the project's corpora/reports.jsonl."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Start the web service on 127.0.0.1 and measure it under load: requests/s, latency percentiles, errors, server memory."""
+    from .api.loadbench import DEFAULT_CORPUS, format_result, run as run_load
+
+    try:
+        result = run_load(clients=clients, seconds=seconds, warmup=warmup, workers=workers,
+                          corpus=corpus or DEFAULT_CORPUS)
+    except (RuntimeError, ValueError) as exc:
+        _fail(str(exc), code=1)
+    typer.echo(json.dumps(result, indent=2) if as_json else format_result(result))
+
+
+@app.command()
+def summarize(
+    results: Path = typer.Argument(..., help="A .jsonl of results, one JSON contract object a line (annotate --format jsonl, batch)."),
+    output: Path = typer.Option(Path("summary.html"), "--output", "-o", help="The HTML page to write (self-contained: plots embedded, no scripts)."),
+    png_dir: Optional[Path] = typer.Option(None, "--png-dir", help="Folder for the plots as PNG files; default: OUTPUT's name + '_plots' beside it."),
+    patterns: Optional[Path] = typer.Option(None, "--patterns", help="Read the evidence table from this rule folder instead of the packaged one."),
+) -> None:
+    """Summarise annotated results: findings by age decade beside people without back pain, red flags, plots.
+
+    Lines that are not result objects are counted and skipped (their numbers
+    go to standard error and the page); the exit status is then 1.
+    """
+    from .nlp.rules import RuleFileError
+    from .summarize import summarize as run_summary
+
+    if not results.is_file():
+        _fail(f"{results}: no such file")
+    try:
+        tally = run_summary(results, output, png_dir, patterns)
+    except RuleFileError as exc:
+        _fail(f"rule files: {exc}")
+    except OSError as exc:
+        _fail(f"cannot write the summary ({exc.strerror or exc.__class__.__name__})")
+    plots = png_dir or output.with_name(f"{output.stem}_plots")
+    typer.echo(f"{tally.reports} reports ({tally.reports - tally.without_age} with an age) -> {output}; plots in {plots}")
+    if tally.failed:
+        typer.echo(f"note: {tally.failed} error record(s): reports that could not be annotated", err=True)
+    if tally.malformed:
+        more = " ..." if tally.malformed > len(tally.malformed_lines) else ""
+        typer.echo(f"error: {results.name}: {tally.malformed} line(s) are not result objects "
+                   f"(line {', '.join(map(str, tally.malformed_lines))}{more})", err=True)
+        raise typer.Exit(1)
+
+
+# spinecontext batch / bench-batch live in spinecontext.batch.cli
+from .batch import cli as _batch_cli  # noqa: E402
+
+app.command("batch")(_batch_cli.batch)
+app.command("bench-batch")(_batch_cli.bench_batch)
+
+
 def main() -> None:
     app()
 
