@@ -44,10 +44,14 @@ def table(result: ReportResult, *, notes: bool = True) -> str:
     for r in rows:
         lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
     if notes and result.summary:
+        attention, common, absent, history = _groups(result)
         lines.append("")
         lines.append("  What the findings mean:")
-        for s in result.summary:
-            lines.append(f"  - {_title(s)}: {s.note}")
+        lines += [f"  - {_title(s)}: {s.note}" for s in attention + common]
+        if absent:
+            lines.append("  - The report says these are not there: " + ", ".join(s.label for s in absent) + ".")
+        if history:
+            lines.append("  - Mentioned only as history: " + ", ".join(s.label for s in history) + ".")
     return "\n".join(lines)
 
 

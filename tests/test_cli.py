@@ -213,3 +213,17 @@ def test_html_of_several_reports_needs_a_folder(tmp_path):
     res = invoke("annotate", SAMPLES, "-f", "html", "-o", str(tmp_path / "pages") + "/")
     assert res.exit_code == 0
     assert len(list((tmp_path / "pages").glob("*.html"))) == 5
+
+
+def test_table_notes_do_not_repeat_labels(tmp_path):
+    f = tmp_path / "r.txt"
+    f.write_text("L4-L5: mild disc bulge. No spondylolisthesis. No fracture.\n"
+                 "HISTORY: prior L1 fracture.", encoding="utf-8")
+    res = invoke("annotate", f, "--age", 52)
+    assert res.exit_code == 0
+    notes = res.stdout.split("What the findings mean:")[1]
+    assert "Disc bulge (L4-L5): A disc bulge means" in notes
+    assert "The report says these are not there: " in notes and "spondylolisthesis" in notes
+    for line in filter(None, (ln.strip() for ln in notes.splitlines())):
+        title, _, note = line.strip().removeprefix("- ").partition(": ")
+        assert not note.lower().startswith(title.lower().split(" (")[0]), line
