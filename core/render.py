@@ -48,10 +48,7 @@ def table(result: ReportResult, *, notes: bool = True) -> str:
         lines.append("")
         lines.append("  What the findings mean:")
         lines += [f"  - {_title(s)}: {s.note}" for s in attention + common]
-        if absent:
-            lines.append("  - The report says these are not there: " + ", ".join(s.label for s in absent) + ".")
-        if history:
-            lines.append("  - Mentioned only as history: " + ", ".join(s.label for s in history) + ".")
+        lines += [f"  - {line}" for line in _listed(absent, history)]
     return "\n".join(lines)
 
 
@@ -70,6 +67,16 @@ def _groups(result: ReportResult):
     return attention, common, absent, history
 
 
+def _listed(absent, history) -> list[str]:
+    """One plain sentence each for the findings stated absent and those named only as history."""
+    out = []
+    if absent:
+        out.append("The report says these are not there: " + ", ".join(s.label for s in absent) + ".")
+    if history:
+        out.append("Mentioned only as history: " + ", ".join(s.label for s in history) + ".")
+    return out
+
+
 def context_text(result: ReportResult) -> str:
     """The context section (plain text) that follows the report."""
     attention, common, absent, history = _groups(result)
@@ -78,10 +85,8 @@ def context_text(result: ReportResult) -> str:
         out += ["", "Findings your clinician needs to look at:"] + [f"- {_title(s)}: {s.note}" for s in attention]
     if common:
         out += ["", "Other findings:"] + [f"- {_title(s)}: {s.note}" for s in common]
-    if absent:
-        out += ["", "The report says these are not there: " + ", ".join(s.label for s in absent) + "."]
-    if history:
-        out += ["", "Mentioned only as history: " + ", ".join(s.label for s in history) + "."]
+    for line in _listed(absent, history):
+        out += ["", line]
     if not result.summary:
         out += ["", "No findings from our list were found in this report."]
     if result.appendix:
@@ -125,10 +130,8 @@ def to_markdown(text: str, result: ReportResult) -> str:
         out += ["", "## Other findings"]
         for s in common:
             out += card(s)
-    if absent:
-        out += ["", "The report says these are not there: " + ", ".join(s.label for s in absent) + "."]
-    if history:
-        out += ["", "Mentioned only as history: " + ", ".join(s.label for s in history) + "."]
+    for line in _listed(absent, history):
+        out += ["", line]
     if result.appendix:
         title, _, rest = result.appendix.partition("\n")
         out += ["", f"## {title}", "", rest.replace("\n", "\n\n")]
@@ -221,11 +224,7 @@ def html_body(text: str, result: ReportResult) -> str:
     if common:
         out += ['<h2 id="findings">What the other findings mean</h2>',
                 '<div class="cards">' + "".join(html_card(s) for s in common) + "</div>"]
-    if absent:
-        out.append("<p>The report says these are not there: "
-                   + html.escape(", ".join(s.label for s in absent)) + ".</p>")
-    if history:
-        out.append("<p>Mentioned only as history: " + html.escape(", ".join(s.label for s in history)) + ".</p>")
+    out += [f"<p>{html.escape(line)}</p>" for line in _listed(absent, history)]
     if not result.summary:
         out.append("<p>No findings from our list were found in this report.</p>")
     if result.appendix:
