@@ -219,6 +219,8 @@ class FindingMatcher(RuleComponent):
             levels = discs
         elif rule.level_kind == "vertebra" and bodies:
             levels = bodies
+        elif rule.level_kind == "vertebra" and rule.disc_level == "upper_vertebra":
+            levels = _unique([lv.split("-")[0] for lv in discs])
         if rule.single_vertebra == "disc_below" and not discs:
             levels = [f"{v}-{self.spine.below(v)}" for v in bodies if self.spine.below(v)]
         return levels
@@ -259,6 +261,11 @@ class FindingMatcher(RuleComponent):
 
 
 _BLANK = re.compile(r"\n[ \t]*\n")
+
+
+def _unique(items: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return [x for x in items if not (x in seen or seen.add(x))]
 
 
 def _overlaps(spans, start: int, end: int) -> bool:

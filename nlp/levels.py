@@ -24,8 +24,8 @@ from .base import RuleComponent, doc_text
 #: ("L4-5", "L4/L5", "L4 on L5", "L5S1", "L45" is split in code). It must not
 #: sit inside a word, unless glued to "at" ("atL4/L5").
 MENTION = re.compile(
-    r"(?:(?<![A-Za-z0-9])|(?<=\bat))(?P<a>[CTDLS])\s?(?P<an>\d{1,2})"
-    r"(?:\s*(?:-|–|—|/|\\|\s(?:on|over|upon)\s)\s*(?P<b>[CTDLS])?\s?(?P<bn>\d{1,2})"
+    r"(?:(?<![A-Za-z0-9])|(?<=\bat)|(?<=to))(?P<a>[CTDLS])(?:\s?-|\s)?(?P<an>\d{1,2})"
+    r"(?:\s*(?:-|–|—|/|\\|=|\s(?:on|over|upon)\s)\s*(?P<b>[CTDLS])?(?:\s?-|\s)?(?P<bn>\d{1,2}|(?<=[Ss])I\b)"
     r"|(?P<b2>[LS])(?P<bn2>\d))?"
     r"(?![0-9])",
     re.IGNORECASE,
@@ -87,7 +87,10 @@ class Spine:
             if self.index[upper] < self.index[lower]:
                 return self.discs_between(upper, lower) or first + last
         if "-" not in a and "-" not in b and self.index[a] < self.index[b]:
-            return self.order[self.index[a]: self.index[b] + 1]
+            # "T11 to L2": the vertebrae, then the discs between them (a disc
+            # finding over the range takes the discs, a vertebral one the bodies)
+            bodies = [v for v in self.order[self.index[a]: self.index[b] + 1] if v != "L6" or "L6" in (a, b)]
+            return bodies + self.discs_between(a, b)
         return first + last
 
     @staticmethod
@@ -103,6 +106,14 @@ class LevelFinder(RuleComponent):
         self.spine = Spine(data)
         self.named = re.compile("|".join(f"(?P<n{i}>{n.pattern})" for i, n in enumerate(data.named)) or "(?!)", rules.FLAGS)
         self.named_levels = [n.level for n in data.named]
+        self.ordinals = {k.lower(): v for k, v in data.ordinals.items()}
+        self.regions = {k.lower(): v for k, v in data.regions.items()}
+        self.ordinal = None
+        if self.ordinals and self.regions and data.ordinal_nouns:
+            alt = lambda words: "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # noqa: E731
+            self.ordinal = re.compile(
+                rf"\b(?P<ord>{alt(self.ordinals)})\s+(?P<region>{alt(self.regions)})\s+{data.ordinal_nouns}", rules.FLAGS
+            )
         self.list_joiner = re.compile(data.list_joiner, rules.FLAGS)
         self.range_joiner = re.compile(data.range_joiner, rules.FLAGS)
         self.range_prefix = re.compile(data.range_prefix, rules.FLAGS)
@@ -134,25 +145,41 @@ class LevelFinder(RuleComponent):
                     continue
                 out.append((m.start(), m.end(), [upper]))
                 continue
+            if bn.upper() == "I":  # "L5-SI": a capital I typed for the 1 of S1
+                bn = "1"
             lower = spine.vertebra(b or a, bn)
             if lower is None:
                 continue
             out.append((m.start(), m.end(), spine.pair(upper, lower)))
         for m in self.named.finditer(text):
             out.append((m.start(), m.end(), [self.named_levels[int(m.lastgroup[1:])]]))
+        if self.ordinal is not None:
+            for m in self.ordinal.finditer(text):
+                v = spine.vertebra(self.regions[m.group("region").lower()], str(self.ordinals[m.group("ord").lower()]))
+                if v is not None:
+                    out.append((m.start(), m.end(), [v]))
         out.sort()
         return out
 
     # -- groups and headers ---------------------------------------------------
     def groups(self, text: str) -> list[dict]:
         groups: list[dict] = []
+        spine = self.spine
         for start, end, levels in self.mentions(text):
             if groups:
                 g = groups[-1]
                 between = text[g["end"]:start]
                 if len(between) <= 30 and "\n" not in between.strip(" \t,"):
+                    last = g["levels"][-1:]
+                    if (between and not between.strip(" \t") and len(g["levels"]) == 1 and len(levels) == 1
+                            and not spine.is_disc(last[0]) and not spine.is_disc(levels[0])
+                            and spine.below(last[0]) == levels[0]):
+                        # "L4 L5": two neighbouring vertebrae written side by side name their disc
+                        g["levels"] = [f"{last[0]}-{levels[0]}"]
+                        g["end"] = end
+                        continue
                     if self.range_joiner.match(between):
-                        g["levels"] = _unique(g["levels"][:-1] + self.spine.expand_range(g["levels"][-1:], levels))
+                        g["levels"] = _unique(g["levels"][:-1] + spine.expand_range(last, levels))
                         g["end"] = end
                         continue
                     if self.list_joiner.match(between):

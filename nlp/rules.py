@@ -126,6 +126,10 @@ class LevelsFile(_Strict):
     lumbar: list[str]
     letter_aliases: dict[str, str] = {}
     named: list[NamedLevel] = []
+    # "5th lumbar vertebra", "first sacral segment": ordinal words, region words, nouns
+    ordinals: dict[str, int] = {}
+    regions: dict[str, str] = {}
+    ordinal_nouns: Optional[Regex] = None
     list_joiner: Regex
     range_joiner: Regex
     range_prefix: Regex
@@ -137,7 +141,7 @@ class LevelsFile(_Strict):
     same_level_as_before: Regex
     everywhere: Regex
     _v = field_validator(
-        "not_under_header", "same_level_as_before", "everywhere", "list_joiner", "range_joiner", "range_prefix", "not_a_level_after",
+        "not_under_header", "same_level_as_before", "everywhere", "list_joiner", "ordinal_nouns", "range_joiner", "range_prefix", "not_a_level_after",
         "not_a_level_before", "header_after", "sentence_header_before",
     )(_check_regex)
 
@@ -164,6 +168,8 @@ class FindingRule(_Strict):
     group: Literal["common", "incidental", "red_flag"]
     level_kind: Literal["disc", "vertebra", "any", "none"]
     single_vertebra: Literal["keep", "disc_below"] = "keep"
+    # a vertebral finding stated at a disc level: "pars defect at L5/S1" is of L5
+    disc_level: Literal["keep", "upper_vertebra"] = "keep"
     patterns: list[Union[Regex, PatternSpec]] = Field(min_length=1)
     veto: list[Regex] = []
     yields_to: list[str] = []
