@@ -71,9 +71,19 @@ class SectionSplitter(RuleComponent):
                    "start": 0, "end": len(text), "header_end": 0}
         region: Optional[str] = None
         short_left = -1  # content lines left in a short (history-like) section
+        revert_to: Optional[tuple] = None  # (region,) to restore after an inline region's paragraph
         for m in LINE.finditer(text):
             line = m.group()
             if not line.strip():
+                if revert_to is not None and m.start() > 0 and text[m.start() - 1] == "\n":
+                    # "Hips: ..." or "Sacroiliac joint: ..." labels one paragraph:
+                    # the blank line after it returns to the region before it
+                    region = revert_to[0]
+                    revert_to = None
+                    current["end"] = m.start()
+                    sections.append(current)
+                    current = {"name": current["name"], "kind": current["kind"], "region": region,
+                               "start": m.start(), "header_end": m.start(), "end": len(text)}
                 continue
             start = m.start()
             new = None
@@ -97,6 +107,8 @@ class SectionSplitter(RuleComponent):
             if new is None or new["kind"] == "findings" and new["header_end"] == start:
                 r = self.region_of(line)
                 if r is not None:
+                    inline = ":" in line and line.partition(":")[2].strip(" \t-")
+                    revert_to = (region,) if inline and r != "lumbar" else None
                     region = r
                     new = {"name": "findings", "kind": "findings", "region": region,
                            "start": start, "header_end": start + len(line.partition(":")[0]) + 1
