@@ -55,6 +55,7 @@ class FindingMatcher(RuleComponent):
         self.not_under_header = re.compile(levels.not_under_header, rules.FLAGS)
         self.same_level = re.compile(levels.same_level_as_before, rules.FLAGS)
         self.everywhere = re.compile(levels.everywhere, rules.FLAGS)
+        self.also_at = re.compile(levels.also_at, rules.FLAGS) if levels.also_at else None
         plain: list[str] = []
         cond: list[str] = []
         self.plain_specs: list[tuple[str, rules.PatternSpec]] = []
@@ -179,7 +180,7 @@ class FindingMatcher(RuleComponent):
         s0, s1 = index.sents[si]
         fs, fe = f["start"], f["end"]
         chosen: Optional[dict] = None
-        if self.everywhere.search(text, fe, min(s1, fe + 16)):
+        if self.everywhere.search(text, fe, min(s1, fe + 24)):
             return []  # "desiccation throughout the lumbar spine": no single level
         cands, starts = index.in_sentence(si, rule.level_kind)
         if cands:
@@ -196,10 +197,28 @@ class FindingMatcher(RuleComponent):
                 chosen = cands[i]  # a level inside the mention ("narrowed L4-5 disc space")
             elif after is not None and after["start"] - fe <= 60 and ADJACENT.match(text, fe, after["start"]):
                 chosen = after
+                if self.also_at is not None:
+                    # "severe at L5-S1 and moderate at L1-L4": later levels of the same finding
+                    extra: list[str] = []
+                    prev = after
+                    for nxt in cands[j + 1:j + 6]:
+                        if nxt["start"] - prev["end"] > 40 or not self.also_at.match(text, prev["end"], nxt["start"]):
+                            break
+                        extra += nxt["levels"]
+                        prev = nxt
+                    if extra:
+                        chosen = {**after, "levels": _unique(after["levels"] + extra)}
             elif before is not None:
                 chosen = before
             elif after is not None:
                 chosen = after
+        if (chosen is not None and rule.level_kind == "disc" and not any(Spine.is_disc(lv) for lv in chosen["levels"])
+                and not index.sentence_has(self.not_under_header, si)):
+            # a disc finding next to a lone vertebra ("left L5 hemilaminectomy and a
+            # disc protrusion") under a disc-level header takes the header's level
+            header = index.header_over(fs)
+            if header is not None and any(Spine.is_disc(lv) for lv in header["levels"]):
+                chosen = header
         if chosen is None and not index.sentence_has(self.not_under_header, si):
             chosen = index.header_over(fs)
             if chosen is None:
@@ -217,7 +236,7 @@ class FindingMatcher(RuleComponent):
         bodies = [lv for lv in levels if not Spine.is_disc(lv)]
         if rule.level_kind == "disc" and discs:
             levels = discs
-        elif rule.level_kind == "vertebra" and bodies:
+        elif rule.level_kind in ("vertebra", "any") and bodies:
             levels = bodies
         elif rule.level_kind == "vertebra" and rule.disc_level == "upper_vertebra":
             levels = _unique([lv.split("-")[0] for lv in discs])

@@ -80,12 +80,20 @@ class Spine:
         return self.discs_between(upper, lower) or [f"{upper}-{lower}"]
 
     def expand_range(self, first: list[str], last: list[str]) -> list[str]:
-        """Levels of "<first> through <last>", discs or vertebrae."""
+        """Levels of "<first> through <last>" (either order: "from L4/5 up to L2/3"), discs or vertebrae."""
         a, b = first[0], last[-1]
         if "-" in a and "-" in b:
-            upper, lower = a.split("-")[0], b.split("-")[1]
+            (u1, l1), (u2, l2) = a.split("-"), b.split("-")
+            if not all(v in self.index for v in (u1, l1, u2, l2)):
+                return first + last
+            upper = min(u1, u2, key=self.index.__getitem__)
+            lower = max(l1, l2, key=self.index.__getitem__)
             if self.index[upper] < self.index[lower]:
                 return self.discs_between(upper, lower) or first + last
+        if a not in self.index or b not in self.index:
+            return first + last
+        if "-" not in a and "-" not in b and self.index[b] < self.index[a]:
+            a, b = b, a
         if "-" not in a and "-" not in b and self.index[a] < self.index[b]:
             # "T11 to L2": the vertebrae, then the discs between them (a disc
             # finding over the range takes the discs, a vertebral one the bodies)
@@ -109,6 +117,7 @@ class LevelFinder(RuleComponent):
         self.ordinals = {k.lower(): v for k, v in data.ordinals.items()}
         self.regions = {k.lower(): v for k, v in data.regions.items()}
         self.ordinal = None
+        self.bare_numbers = re.compile(data.bare_number_list, rules.FLAGS) if data.bare_number_list else None
         if self.ordinals and self.regions and data.ordinal_nouns:
             alt = lambda words: "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # noqa: E731
             self.ordinal = re.compile(
@@ -144,6 +153,14 @@ class LevelFinder(RuleComponent):
                 ):
                     continue
                 out.append((m.start(), m.end(), [upper]))
+                if self.bare_numbers is not None:  # "T12, L1, 2, 5": the numbers go on with L
+                    pos = m.end()
+                    while (c := self.bare_numbers.match(text, pos)) is not None:
+                        v = spine.vertebra(a, c.group(1))
+                        if v is None:
+                            break
+                        out.append((c.start(1), c.end(1), [v]))
+                        pos = c.end()
                 continue
             if bn.upper() == "I":  # "L5-SI": a capital I typed for the 1 of S1
                 bn = "1"
@@ -190,7 +207,8 @@ class LevelFinder(RuleComponent):
                            "header": None, "scope_end": None})
         return groups
 
-    def mark_headers(self, text: str, groups: list[dict], boundaries: list[int]) -> None:
+    def mark_headers(self, text: str, groups: list[dict], boundaries: list[int],
+                     sentence_starts: Optional[list[int]] = None) -> None:
         """Find level headers and the end of the text each one governs.
 
         Every search is bounded (the prefix window, the next header), so the
@@ -207,6 +225,13 @@ class LevelFinder(RuleComponent):
                 starts.append(nl + 1)
             if sl != -1:
                 starts.append(sl + 2)
+            in_line = False
+            if sentence_starts:
+                # a level that opens a sentence inside a line ("... bilaterally. L3-L4 The disc ...")
+                k = bisect_right(sentence_starts, start) - 1
+                if k >= 0 and sentence_starts[k] >= lo and (not starts or sentence_starts[k] > max(starts)):
+                    starts.append(sentence_starts[k])
+                    in_line = True
             if not starts:
                 continue  # the line began too far back for a header
             prefix = text[max(starts):start]
@@ -214,15 +239,26 @@ class LevelFinder(RuleComponent):
                 continue
             if self.header_after.match(text, g["end"]) and not _BULLET.match(prefix):
                 g["header"] = "block"
+            elif (in_line or prefix.strip()) and not _BULLET.match(prefix):
+                # "At L4-5, there is ..." and a level opening a sentence: the
+                # paragraph's next sentences keep the level (ANNOTATION.md)
+                g["header"] = "paragraph"
             else:
                 g["header"] = "line"
             headers.append(g)
         boundaries = sorted(boundaries)
         for i, g in enumerate(headers):
             end = headers[i + 1]["start"] if i + 1 < len(headers) else n
-            # a block header governs up to a blank line, a line header its own line
-            if g["header"] == "block":
-                blank = _BLANK.search(text, g["end"], end)
+            # a block or paragraph header governs up to a blank line (a block
+            # header alone on its line also over the blank lines right after
+            # it: "L4-5:" then the paragraph below), a line header its own line
+            if g["header"] in ("block", "paragraph"):
+                body = g["end"]
+                if g["header"] == "block":
+                    after = _HEADER_REST.match(text, g["end"])
+                    if after and "\n" in after.group():
+                        body = after.end()
+                blank = _BLANK.search(text, body, end)
                 if blank:
                     end = blank.start()
             else:
@@ -238,12 +274,15 @@ class LevelFinder(RuleComponent):
         text = doc_text(doc)
         groups = self.groups(text)
         boundaries = [s["start"] for s in (ext.get(doc, "spine_sections") or [])]
-        self.mark_headers(text, groups, boundaries)
+        sents = ext.get(doc, "spine_sentences") or []
+        self.mark_headers(text, groups, boundaries, [s[0] for s in sents])
         ext.put(doc, "spine_levels", groups)
         return doc
 
 
 _BLANK = re.compile(r"\n[ \t]*\n")
+#: The rest of a header line with nothing after the colon, and the blank lines below it.
+_HEADER_REST = re.compile(r"[^\S\n]*(?:\w+[^\S\n]*)?[:.\-]*[^\S\n]*(?:\n[ \t]*)+")
 #: A header inside a bulleted or numbered item governs that item only.
 _BULLET = re.compile(r"\s*(?:[-*•·]|\d{1,2}[.)])")
 

@@ -130,6 +130,10 @@ class LevelsFile(_Strict):
     ordinals: dict[str, int] = {}
     regions: dict[str, str] = {}
     ordinal_nouns: Optional[Regex] = None
+    bare_number_list: Optional[Regex] = None
+    # whole bones named without a segment ("sacrum"): levels outside `order`
+    regions_named: list[str] = []
+    also_at: Optional[Regex] = None
     list_joiner: Regex
     range_joiner: Regex
     range_prefix: Regex
@@ -141,7 +145,7 @@ class LevelsFile(_Strict):
     same_level_as_before: Regex
     everywhere: Regex
     _v = field_validator(
-        "not_under_header", "same_level_as_before", "everywhere", "list_joiner", "ordinal_nouns", "range_joiner", "range_prefix", "not_a_level_after",
+        "not_under_header", "same_level_as_before", "everywhere", "list_joiner", "ordinal_nouns", "bare_number_list", "also_at", "range_joiner", "range_prefix", "not_a_level_after",
         "not_a_level_before", "header_after", "sentence_header_before",
     )(_check_regex)
 
@@ -482,7 +486,7 @@ load_sentences = _single_file("sentences.yaml", SentencesFile)
 @cached("levels.yaml")
 def load_levels(directory: Path) -> LevelsFile:
     levels = _read(directory / "levels.yaml", LevelsFile)
-    known = set(levels.order)
+    known = set(levels.order) | set(levels.regions_named)
     for lv in levels.lumbar + [n.level for n in levels.named]:
         parts = lv.split("-")
         if not all(p in known for p in parts) or len(parts) > 2:
