@@ -39,6 +39,7 @@ CATEGORY = {
     "NEGATED_EXISTENCE": "absent",
     "POSSIBLE_EXISTENCE": "possible",
     "HISTORICAL": "historical",
+    "EXAM_FINDING": "exam",
 }
 HISTORY_SECTIONS = {"history", "comparison"}
 
@@ -100,7 +101,8 @@ class AssertionClassifier(RuleComponent):
                 continue
             cats.add(CATEGORY[rule.category])
         negated = "absent" in cats
-        if ("historical" in cats or f.get("section_kind") in HISTORY_SECTIONS) and not negated:
+        in_history = f.get("section_kind") in HISTORY_SECTIONS and "exam" not in cats
+        if ("historical" in cats or in_history) and not negated:
             return "historical"
         if "possible" in cats:
             return "possible"

@@ -201,7 +201,7 @@ class ContextRule(_Strict):
     literal: Optional[str] = None
     pattern: Optional[Regex] = None
     category: Literal[
-        "NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "PSEUDO", "TERMINATE"
+        "NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "PSEUDO", "TERMINATE", "EXAM_FINDING"
     ]
     direction: Literal["forward", "backward", "bidirectional"] = "forward"
     max_scope: int = Field(default=10, ge=1, le=60)
