@@ -36,7 +36,8 @@ from .scan import Scanner, word_starts
 ADJACENT = re.compile(
     r"(?:[\s,:(\-]|\b(?:is|are|was|were|also|again|\w+ly|seen|not?e?d?|notred|present|identified|"
     r"demonstrated|visuali[sz]ed|at|in|of|from|involving|on|the|levels?|both|disc|space|mainly|"
-    r"mostly|largest|especially|particularly|predominantly|most|marked|prominent)\b)*$",
+    r"mostly|largest|especially|particularly|predominantly|most|marked|prominent|mild|moderate|severe|minimal|slight|"
+    r"bilateral|bilaterally|left|right|both|sides?|on)\b)*$",
     re.IGNORECASE,
 )
 #: Under these exam titles nothing is a lumbar finding; under a thoracic title
