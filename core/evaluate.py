@@ -7,7 +7,14 @@ Figures:
   over all reports, and the mean of per-report F1);
 * per-finding pair figures;
 * negation errors: gold-absent (finding, level) pairs that the pipeline calls
-  present, as a share of all gold-absent pairs.
+  present, as a share of all gold-absent pairs;
+* severity, where gold carries it: over (finding, level) pairs present in gold
+  and found present, the share whose severity equals gold's (the system's
+  strongest severity at that level, ANNOTATION.md), with the confusions;
+* red flags: gold red-flag pairs (fracture, malignancy, infection, cauda
+  equina compression) that are present or possible, and how many of them the
+  pipeline finds present or possible at the same level (at any level where
+  gold gives none).
 Only ids and (finding, level) pairs are printed, never report text.
 """
 
@@ -35,6 +42,8 @@ class GoldReport:
     text: str
     age: Optional[int]
     assertions: dict[tuple[str, str], str]
+    #: gold severity of present pairs, where the gold file has the key
+    severity: dict[tuple[str, str], Optional[str]] = field(default_factory=dict)
 
     def present_pairs(self) -> set[tuple[str, str]]:
         return levelled_wins({k for k, a in self.assertions.items() if a == "present"})
@@ -55,15 +64,36 @@ def read_gold(path: Path) -> list[GoldReport]:
             row = json.loads(line)
             text = row["text"]
             assertions: dict[tuple[str, str], str] = {}
+            severity: dict[tuple[str, str], Optional[str]] = {}
             for f in row.get("findings", []):
                 for lv in f.get("levels") or [""]:
                     key = (f["finding"], lv)
                     old = assertions.get(key)
                     if old is None or PRECEDENCE.index(f["assertion"]) < PRECEDENCE.index(old):
                         assertions[key] = f["assertion"]
-            out.append(GoldReport(str(row.get("id", f"line {n}")), text, row.get("age"), assertions))
+                    if f["assertion"] == "present" and "severity" in f:
+                        severity[key] = _strongest(severity.get(key), f["severity"])
+            out.append(GoldReport(str(row.get("id", f"line {n}")), text, row.get("age"), assertions, severity))
         except (ValueError, KeyError, TypeError) as exc:
             raise GoldFileError(f"{path}: line {n}: not a gold report ({exc.__class__.__name__}: {exc})") from None
+    return out
+
+
+SEVERITY_ORDER = (None, "mild", "moderate", "severe")
+RED_FLAGS = frozenset({"fracture", "malignancy", "infection", "cauda_equina_compression"})
+
+
+def _strongest(a: Optional[str], b: Optional[str]) -> Optional[str]:
+    return a if SEVERITY_ORDER.index(a) >= SEVERITY_ORDER.index(b) else b
+
+
+def predicted_severity(pred: ReportResult) -> dict[tuple[str, str], Optional[str]]:
+    """The strongest severity of the present mentions of each (finding, level) pair."""
+    out: dict[tuple[str, str], Optional[str]] = {}
+    for f in pred.findings:
+        if f.assertion == "present":
+            for lv in f.levels or [""]:
+                out[(f.finding, lv)] = _strongest(out.get((f.finding, lv)), f.severity)
     return out
 
 
@@ -87,6 +117,11 @@ class Evaluation:
     per_finding: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     gold_absent: int = 0
     negation_errors: int = 0
+    severity_scored: int = 0
+    severity_right: int = 0
+    severity_confusions: Counter = field(default_factory=Counter)
+    red_flags_gold: int = 0
+    red_flags_found: int = 0
     errors: list[dict] = field(default_factory=list)
 
     def add(self, gold: GoldReport, pred: ReportResult) -> None:
@@ -115,8 +150,32 @@ class Evaluation:
                 if pred_assert.get(key) == "present":
                     self.negation_errors += 1
                     neg.append(key)
-        if fp or fn or neg:
-            self.errors.append({"id": gold.id, "missed": sorted(fn), "extra": sorted(fp), "negation": sorted(neg)})
+        sev_wrong = []
+        if gold.severity:
+            psev = predicted_severity(pred)
+            for key in tp:
+                if key in gold.severity:
+                    want, got = gold.severity[key], psev.get(key)
+                    self.severity_scored += 1
+                    if want == got:
+                        self.severity_right += 1
+                    else:
+                        self.severity_confusions[(want or "none", got or "none")] += 1
+                        sev_wrong.append((key, want, got))
+        missed_flags = []
+        flagged = {k for k, a in pred_assert.items() if a in ("present", "possible")}
+        flagged_any = {f for f, _ in flagged}
+        for key, a in gold.assertions.items():
+            if key[0] in RED_FLAGS and a in ("present", "possible"):
+                self.red_flags_gold += 1
+                # a gold flag with no level is found wherever the pipeline puts it
+                if key in flagged or not key[1] and key[0] in flagged_any:
+                    self.red_flags_found += 1
+                else:
+                    missed_flags.append(key)
+        if fp or fn or neg or missed_flags or sev_wrong:
+            self.errors.append({"id": gold.id, "missed": sorted(fn), "extra": sorted(fp), "negation": sorted(neg),
+                                "red_flags_missed": sorted(missed_flags), "severity": sorted(sev_wrong)})
 
     def summary(self) -> dict:
         pp, pr, pf = prf(self.pair_tp, self.pair_fp, self.pair_fn)
@@ -132,6 +191,11 @@ class Evaluation:
                        "mean_f1": sum(self.report_f1s) / len(self.report_f1s) if self.report_f1s else 1.0},
             "negation": {"gold_absent": self.gold_absent, "errors": self.negation_errors,
                          "rate": self.negation_errors / self.gold_absent if self.gold_absent else 0.0},
+            "severity": {"scored": self.severity_scored, "right": self.severity_right,
+                         "accuracy": self.severity_right / self.severity_scored if self.severity_scored else None,
+                         "confusions": {f"{g}->{p}": n for (g, p), n in self.severity_confusions.most_common()}},
+            "red_flags": {"gold": self.red_flags_gold, "found": self.red_flags_found,
+                          "recall": self.red_flags_found / self.red_flags_gold if self.red_flags_gold else None},
             "per_finding": per,
         }
 
@@ -150,6 +214,16 @@ def format_summary(s: dict) -> str:
         "pair (finding, level), present:  P {precision:.3f}  R {recall:.3f}  F1 {f1:.3f}   (tp {tp}, fp {fp}, fn {fn})".format(**s["pair"]),
         "report findings, levels ignored: P {precision:.3f}  R {recall:.3f}  F1 {f1:.3f}   (mean per-report F1 {mean_f1:.3f})".format(**s["report"]),
         "negation errors (gold absent, predicted present): {errors} of {gold_absent} ({rate:.1%})".format(**s["negation"]),
+    ]
+    sev = s["severity"]
+    if sev["scored"]:
+        conf = ", ".join(f"{k} {n}" for k, n in sev["confusions"].items()) or "none"
+        lines.append(f"severity (pairs found present by both): {sev['right']} of {sev['scored']} right "
+                     f"({sev['accuracy']:.1%}); gold->predicted confusions: {conf}")
+    rf = s["red_flags"]
+    if rf["gold"]:
+        lines.append(f"red flags (gold present or possible pairs) found present or possible: {rf['found']} of {rf['gold']}")
+    lines += [
         "",
         f"{'finding':32} {'tp':>5} {'fp':>5} {'fn':>5} {'P':>6} {'R':>6} {'F1':>6}",
     ]
@@ -171,5 +245,10 @@ def format_errors(ev: Evaluation) -> str:
             parts.append(f"  extra:  {fmt(e['extra'])}")
         if e["negation"]:
             parts.append(f"  negation error: {fmt(e['negation'])}")
+        if e.get("severity"):
+            parts.append("  severity (gold->predicted): " + ", ".join(
+                f"{f}@{lv or '-'} {g or 'none'}->{p or 'none'}" for (f, lv), g, p in e["severity"]))
+        if e.get("red_flags_missed"):
+            parts.append(f"  red flag missed: {fmt(e['red_flags_missed'])}")
         out.append("\n".join(parts))
     return "\n".join(out)

@@ -39,6 +39,11 @@ class AttributeReader(RuleComponent):
         self.word_names = [g.partition("_")[::2] for g, _ in groups]
         self.words = Scanner([rx for _, rx in groups], rules.FLAGS, "w")
         self.not_severity = re.compile(r"(?:" + data.severity.not_severity + r")", rules.FLAGS)
+        sev = data.severity
+        self.after_ok = c(sev.after_finding) if sev.after_finding else None
+        self.clause_break = c(sev.clause_break) if sev.clause_break else None
+        self.for_all = c(sev.for_all) if sev.for_all else None
+        self.sev_names = {"mild": "mild", "minimal": "mild", "moderate": "moderate", "severe": "severe"}
         self.grade = c(data.grade)
         self.modic = c(data.modic_type)
         self.modic_edema = c(data.modic_edema)
@@ -82,6 +87,25 @@ class AttributeReader(RuleComponent):
                     break
         return severity, side, positions
 
+    def read_after(self, text: str, hits: list, hit_starts: list[int], fe: int, a1: int) -> Optional[str]:
+        """The strongest grading word after a mention that grades it: only a
+        predicate may stand between ("is moderate to severe")."""
+        severity, rank = None, 0
+        for i in range(bisect_left(hit_starts, fe), len(hits)):
+            start, end, kind, name = hits[i]
+            if start >= a1 or end > a1:
+                break
+            if kind != "sev":
+                continue
+            between = text[fe:start]
+            if rank == 0 and self.after_ok.match(between) is None:
+                break  # the first grading word after the mention grades something else
+            if rank and not between.rstrip().lower().endswith(("to", "-")):
+                break  # a second grading word only as the top of a range ("moderate to severe")
+            if SEVERITY_RANK[name] > rank:
+                severity, rank = name, SEVERITY_RANK[name]
+        return severity
+
     def __call__(self, doc: Doc) -> Doc:
         findings = ext.get(doc, "spine_findings") or []
         text = doc_text(doc)
@@ -105,9 +129,14 @@ class AttributeReader(RuleComponent):
                     next_start = findings[j]["start"]
             b0 = max(prev_end, fs - self.before)
             a1 = min(next_start, fe + self.after)
+            if self.clause_break is not None and b0 < fs:
+                for m in self.clause_break.finditer(text, b0, fs):
+                    b0 = m.end()  # grading words before the last clause break grade something else
             # words before the mention (and in it) first, then words after it
             sev_b, side_b, pos_b = self.read(hits, hit_starts, b0, fe)
             sev_a, side_a, pos_a = self.read(hits, hit_starts, fe, a1)
+            if sev_a is not None and self.after_ok is not None:
+                sev_a = self.read_after(text, hits, hit_starts, fe, a1)
             attrs: dict = {}
             positions = pos_b + [p for p in pos_a if p not in pos_b]
             if positions:
@@ -129,6 +158,10 @@ class AttributeReader(RuleComponent):
                 elif self.modic_edema.search(f["text"]):
                     attrs["modic_type"] = 1  # endplate edema
             f["severity"] = sev_b or sev_a
+            if f["severity"] is None and self.for_all is not None:
+                m = self.for_all.search(text, s0, s1)  # "..., all mild in degree"
+                if m is not None:
+                    f["severity"] = self.sev_names[m.group("sev").lower()]
             f["laterality"] = side_b or side_a
             f["attributes"] = attrs
         return doc

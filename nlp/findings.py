@@ -61,12 +61,15 @@ class FindingMatcher(RuleComponent):
         cond: list[str] = []
         self.plain_specs: list[tuple[str, rules.PatternSpec]] = []
         self.cond_specs: list[tuple[str, rules.PatternSpec, Optional[re.Pattern], Optional[re.Pattern]]] = []
+        self.report_has: dict[int, re.Pattern] = {}
         for rule in self.rules.values():
             where = f"findings/{rule.id}"
             for spec in rule.patterns:
                 rx = rules.expand(spec.regex, directory, where)
                 if spec.conditional:
                     cond.append(rx)
+                    if spec.report_has:
+                        self.report_has[len(self.cond_specs)] = rules.compile_rx(spec.report_has, directory, where)
                     self.cond_specs.append((
                         rule.id, spec,
                         self._scanner(spec.preceded_by, directory, where) if spec.preceded_by else None,
@@ -135,9 +138,15 @@ class FindingMatcher(RuleComponent):
                 return doc_word_starts(doc, True) if doc is not None else word_starts(text)
 
             has_cache: dict[tuple[int, int], bool] = {}
+            report_cache: dict[int, bool] = {}
             for m in conditional:
                 idx = int(m.lastgroup[1:])
                 fid, spec, before, has = self.cond_specs[idx]
+                if idx in self.report_has:
+                    if idx not in report_cache:  # searched once per report
+                        report_cache[idx] = self.report_has[idx].search(text) is not None
+                    if not report_cache[idx]:
+                        continue
                 si = sentence_index(sents, m.start()) if sents else 0
                 s0, s1 = sents[si] if sents else (0, len(text))
                 if before is not None and next(
@@ -235,7 +244,9 @@ class FindingMatcher(RuleComponent):
         levels = chosen["levels"]
         discs = [lv for lv in levels if Spine.is_disc(lv)]
         bodies = [lv for lv in levels if not Spine.is_disc(lv)]
-        if rule.level_kind == "disc" and discs:
+        if discs and bodies and rule.range_levels == "written":
+            levels = bodies
+        elif rule.level_kind == "disc" and discs:
             levels = discs
         elif rule.level_kind in ("vertebra", "any") and bodies:
             levels = bodies

@@ -77,7 +77,12 @@ class Spine:
             return [upper]
         if lower == "L6" and upper == "L5" or upper == "L6" and lower == "S1":
             return [f"{upper}-{lower}"]
-        return self.discs_between(upper, lower) or [f"{upper}-{lower}"]
+        discs = self.discs_between(upper, lower)
+        if len(discs) > 1:
+            # "L1-L3" spans vertebrae: the bodies, then the discs between them
+            # (a disc finding takes the discs, a vertebral one the bodies)
+            return self.expand_range([upper], [lower])
+        return discs or [f"{upper}-{lower}"]
 
     def expand_range(self, first: list[str], last: list[str]) -> list[str]:
         """Levels of "<first> through <last>" (either order: "from L4/5 up to L2/3"), discs or vertebrae."""

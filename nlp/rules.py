@@ -156,14 +156,17 @@ class PatternSpec(_Strict):
     preceded_by: Optional[Regex] = None
     within: int = Field(default=80, ge=1, le=400)
     sentence_has: Optional[Regex] = None
+    # an expression that must occur somewhere in the report ("collection" is the
+    # abscess a report names elsewhere)
+    report_has: Optional[Regex] = None
     assertion: Optional[Literal["present", "absent", "possible", "historical"]] = None
-    _v = field_validator("regex", "preceded_by", "sentence_has")(
+    _v = field_validator("regex", "preceded_by", "sentence_has", "report_has")(
         lambda v: v if v is None else _check_regex(v)
     )
 
     @property
     def conditional(self) -> bool:
-        return self.preceded_by is not None or self.sentence_has is not None
+        return self.preceded_by is not None or self.sentence_has is not None or self.report_has is not None
 
 
 class FindingRule(_Strict):
@@ -174,6 +177,9 @@ class FindingRule(_Strict):
     single_vertebra: Literal["keep", "disc_below"] = "keep"
     # a vertebral finding stated at a disc level: "pars defect at L5/S1" is of L5
     disc_level: Literal["keep", "upper_vertebra"] = "keep"
+    # over a range written with vertebrae ("displaced from L1-L3"): the discs
+    # between them (`kind`, as level_kind says) or the vertebrae as written
+    range_levels: Literal["kind", "written"] = "kind"
     patterns: list[Union[Regex, PatternSpec]] = Field(min_length=1)
     veto: list[Regex] = []
     yields_to: list[str] = []
@@ -230,10 +236,20 @@ class ContextFile(_Strict):
 
 # --- attributes -------------------------------------------------------------
 class SeverityWords(_Strict):
+    _v = field_validator("after_finding", "clause_break", "for_all")(lambda v: v if v is None else _check_regex(v))
+
     mild: Regex
     moderate: Regex
     severe: Regex
     not_severity: Regex
+    # what may stand between a finding and a grading word after it ("stenosis
+    # is moderate"); anything else means the word grades something else
+    after_finding: Optional[Regex] = None
+    # the grading words before a finding are read after the last of these
+    # ("foramina are narrowed, left lateral recess narrowing")
+    clause_break: Optional[Regex] = None
+    # a grading word for every finding of the sentence ("..., all mild in degree")
+    for_all: Optional[Regex] = None
 
 
 class LateralityWords(_Strict):
