@@ -232,7 +232,7 @@ class FindingMatcher(RuleComponent):
         if chosen is None and not index.sentence_has(self.not_under_header, si):
             chosen = index.header_over(fs)
             if chosen is None:
-                g = index.last_group_before(s0)
+                g = index.last_group_before(s0, rule.level_kind, text.rfind("\n", 0, s0))
                 if g is not None:
                     gap = text[g["end"]:s0]
                     # "at this level" refers back within the paragraph; otherwise a
@@ -345,9 +345,21 @@ class _LevelIndex:
             return self.headers[i]
         return None
 
-    def last_group_before(self, pos: int) -> Optional[dict]:
+    def last_group_before(self, pos: int, kind: str = "any", line_start: int = -1) -> Optional[dict]:
+        """The last level group ending before ``pos``; for a disc finding the last
+        disc level of the same line, if there is one, over a lone vertebra after
+        it ("The L5/S1 disc ... behind the S1 vertebral body. It extends ...")."""
         i = bisect_right(self.ends, pos) - 1
-        return self.groups[i] if i >= 0 else None
+        if i < 0:
+            return None
+        if kind == "disc":
+            for k in range(i, max(-1, i - 6), -1):
+                g = self.groups[k]
+                if g["start"] <= line_start:
+                    break
+                if any("-" in lv for lv in g["levels"]):
+                    return g
+        return self.groups[i]
 
     def sentence_has(self, rx: re.Pattern, si: int) -> bool:
         key = (id(rx), si)

@@ -184,22 +184,31 @@ class LevelFinder(RuleComponent):
         return out
 
     # -- groups and headers ---------------------------------------------------
+    def paired(self, text: str, mentions: list[tuple[int, int, list[str]]]) -> list[tuple[int, int, list[str]]]:
+        """"L4 L5", "L5 S1": neighbouring vertebrae written side by side name their disc."""
+        out: list[tuple[int, int, list[str]]] = []
+        for start, end, levels in mentions:
+            if out:
+                a, b, prev = out[-1]
+                between = text[b:start]
+                if (between and not between.strip(" \t") and len(prev) == 1 and len(levels) == 1
+                        and not Spine.is_disc(prev[0]) and not Spine.is_disc(levels[0])
+                        and levels[0] in self.spine.index and prev[0] in self.spine.index
+                        and self.spine.below(prev[0]) == levels[0]):
+                    out[-1] = (a, end, [f"{prev[0]}-{levels[0]}"])
+                    continue
+            out.append((start, end, levels))
+        return out
+
     def groups(self, text: str) -> list[dict]:
         groups: list[dict] = []
         spine = self.spine
-        for start, end, levels in self.mentions(text):
+        for start, end, levels in self.paired(text, self.mentions(text)):
             if groups:
                 g = groups[-1]
                 between = text[g["end"]:start]
                 if len(between) <= 30 and "\n" not in between.strip(" \t,"):
                     last = g["levels"][-1:]
-                    if (between and not between.strip(" \t") and len(g["levels"]) == 1 and len(levels) == 1
-                            and not spine.is_disc(last[0]) and not spine.is_disc(levels[0])
-                            and spine.below(last[0]) == levels[0]):
-                        # "L4 L5": two neighbouring vertebrae written side by side name their disc
-                        g["levels"] = [f"{last[0]}-{levels[0]}"]
-                        g["end"] = end
-                        continue
                     if self.range_joiner.match(between):
                         g["levels"] = _unique(g["levels"][:-1] + spine.expand_range(last, levels))
                         g["end"] = end
