@@ -202,23 +202,28 @@ class LevelFinder(RuleComponent):
 
     def groups(self, text: str) -> list[dict]:
         groups: list[dict] = []
+        lasts: list[list[str]] = []
         spine = self.spine
         for start, end, levels in self.paired(text, self.mentions(text)):
             if groups:
                 g = groups[-1]
                 between = text[g["end"]:start]
                 if len(between) <= 30 and "\n" not in between.strip(" \t,"):
-                    last = g["levels"][-1:]
+                    last = lasts[-1]  # the levels of the group's last mention
                     if self.range_joiner.match(between):
-                        g["levels"] = _unique(g["levels"][:-1] + spine.expand_range(last, levels))
+                        kept = [lv for lv in g["levels"] if lv not in last]
+                        g["levels"] = _unique(kept + spine.expand_range(last[-1:], levels))
                         g["end"] = end
+                        lasts[-1] = levels
                         continue
                     if self.list_joiner.match(between):
                         g["levels"] = _unique(g["levels"] + levels)
                         g["end"] = end
+                        lasts[-1] = levels
                         continue
             groups.append({"levels": list(levels), "start": start, "end": end,
                            "header": None, "scope_end": None})
+            lasts.append(levels)
         return groups
 
     def mark_headers(self, text: str, groups: list[dict], boundaries: list[int],
