@@ -129,9 +129,14 @@ class AttributeReader(RuleComponent):
                     next_start = findings[j]["start"]
             b0 = max(prev_end, fs - self.before)
             a1 = min(next_start, fe + self.after)
-            if self.clause_break is not None and b0 < fs:
+            if self.clause_break is not None:
+                # words across a clause break describe something else: before the
+                # mention, read after the last break; after it, up to the first
                 for m in self.clause_break.finditer(text, b0, fs):
-                    b0 = m.end()  # grading words before the last clause break grade something else
+                    b0 = m.end()
+                m = self.clause_break.search(text, fe, a1)
+                if m is not None:
+                    a1 = m.start()
             # words before the mention (and in it) first, then words after it
             sev_b, side_b, pos_b = self.read(hits, hit_starts, b0, fe)
             sev_a, side_a, pos_a = self.read(hits, hit_starts, fe, a1)

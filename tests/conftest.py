@@ -10,6 +10,7 @@ import spinecontext
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 DEV = SHARED / "corpora" / "dev.jsonl"
+REALSTYLE = SHARED / "corpora" / "realstyle.jsonl"
 OWN = ROOT / "corpora" / "reports.jsonl"
 SAMPLES = ROOT / "corpora" / "samples"
 

@@ -45,3 +45,29 @@ def test_listhesis_grade_and_direction(annotate):
 def test_modic_type(annotate):
     assert one(annotate, "Modic type II changes at L2/L3.", "modic_change").attributes["modic_type"] == 2
     assert one(annotate, "Type 1 Modic endplate changes at L5-S1.", "modic_change").attributes["modic_type"] == 1
+
+
+def test_severity_and_side_stay_with_the_finding_they_grade(annotate):
+    r = annotate("At L4-5, broad-based disc protrusion, facet arthropathy and ligamentum flavum thickening "
+                 "causing mild to moderate left foraminal stenosis.")
+    got = {f.finding: (f.severity, f.laterality) for f in r.findings}
+    assert got["foraminal_stenosis"] == ("moderate", "left")
+    assert got["disc_protrusion"] == (None, None)
+    assert got["facet_arthropathy"] == (None, None)
+
+
+def test_a_predicate_after_the_finding_grades_it(annotate):
+    assert one(annotate, "Neural foraminal narrowing is moderate to severe on both sides.", "foraminal_stenosis").severity == "severe"
+    assert one(annotate, "L4-5: the disc bulge is small.", "disc_bulge").severity == "mild"
+
+
+def test_words_grading_the_next_clause_do_not_grade_this_one(annotate):
+    r = annotate("L2-3 spondylosis with marked loss of disk space height.")
+    assert one(annotate, "L2-3 spondylosis with marked loss of disk space height.", "osteophyte").severity is None
+    assert {f.finding for f in r.findings} >= {"osteophyte", "disc_height_loss"}
+    assert one(annotate, "Compression fractures at several levels.", "fracture").severity is None  # 'several' is not 'severe'
+
+
+def test_distributive_grade(annotate):
+    r = annotate("Spondylosis, annular bulging and facet joint disease at L1-L2 and L3-L4, all mild in degree.")
+    assert {f.finding: f.severity for f in r.findings} == {"osteophyte": "mild", "disc_bulge": "mild", "facet_arthropathy": "mild"}

@@ -23,7 +23,8 @@ def test_spellings(nlp, spelling, level):
     ("Bulges at L2/L3,L3/L4 & L4/L5 levels.", ["L2-L3", "L3-L4", "L4-L5"]),
     ("Desiccation from L3-L4 through L5-S1.", ["L3-L4", "L4-L5", "L5-S1"]),
     ("Desiccation from L2-3 to L4-5.", ["L2-L3", "L3-L4", "L4-L5"]),
-    ("Hemangiomas in L1 through L3.", ["L1", "L2", "L3"]),
+    # a range of vertebrae also lists the discs between them (a disc finding takes those)
+    ("Hemangiomas in L1 through L3.", ["L1", "L2", "L3", "L1-L2", "L2-L3"]),
 ])
 def test_lists_and_ranges(nlp, text, levels):
     assert groups(nlp, text) == [levels]
@@ -85,3 +86,77 @@ def test_listhesis_of_one_vertebra(annotate):
 def test_thoracic_only_is_dropped(annotate):
     r = annotate("Central disc protrusion noted at D11/D12, compressing the spinal cord.\nDisc bulge at L4-5.")
     assert {(f.finding, tuple(f.levels)) for f in r.findings} == {("disc_bulge", ("L4-L5",))}
+
+
+# --- level grammar of long-form reports (issue: real-world reports) ----------
+@pytest.mark.parametrize("spelling,level", [
+    ("L4 to L5", "L4-L5"), ("L4 L5", "L4-L5"), ("L5=S1", "L5-S1"), ("L-1 to L-2", "L1-L2"),
+    ("S1/2", "S1-S2"), ("L5-SI", "L5-S1"), ("T-12toL1", "T12-L1"),
+])
+def test_long_form_spellings_of_a_disc(pairs, spelling, level):
+    assert ("disc_bulge", level) in pairs(f"{spelling}: mild disc bulge.")
+
+
+@pytest.mark.parametrize("text,finding,levels", [
+    ("Compression fracture of the 5th lumbar vertebra.", "fracture", {"L5"}),
+    ("Wedge fracture of the first lumbar vertebral body.", "fracture", {"L1"}),
+    ("Disc bulges at L3-4,L4-5 and L5-S1.", "disc_bulge", {"L3-L4", "L4-L5", "L5-S1"}),
+    ("Desiccation in the L3-4, L4-5 and L5-S1 intervertebral discs.", "disc_desiccation", {"L3-L4", "L4-L5", "L5-S1"}),
+    ("Metastases from T11 to L2.", "malignancy", {"T12", "L1", "L2"}),
+    ("Canal stenosis from mid L1 level to S1.", "central_canal_stenosis", {"L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"}),
+    ("Epidural abscess extending from L4/5 up to L2/3.", "infection", {"L2-L3", "L3-L4", "L4-L5"}),
+    ("Schmorl nodes at T12, L1, 2, 5.", "schmorl_node", {"T12", "L1", "L2", "L5"}),
+    ("Fractures of L1-L3.", "fracture", {"L1", "L2", "L3"}),
+    ("Disc desiccation from L2 L3 to L5 S1.", "disc_desiccation", {"L2-L3", "L3-L4", "L4-L5", "L5-S1"}),
+    ("The L4 to L5 and L5 to S1 discs are desiccated.", "disc_desiccation", {"L4-L5", "L5-S1"}),
+    ("Bilateral pars defects at L5/S1.", "spondylolysis", {"L5"}),
+    ("Foraminal stenosis was severe bilaterally at L5-S1 and moderate at L1-L4.", "foraminal_stenosis",
+     {"L5-S1", "L1-L2", "L2-L3", "L3-L4"}),
+    ("Sacral insufficiency fracture.", "fracture", {"sacrum"}),
+])
+def test_long_form_level_grammar(pairs, text, finding, levels):
+    got = {lv for (f, lv), a in pairs(text).items() if f == finding and a in ("present", "possible")}
+    assert got == levels
+
+
+def test_disc_finding_at_multiple_levels_takes_no_single_level(pairs):
+    p = pairs("Disc bulges at multiple levels, some of them dehydrated, mostly at L2-3, L3-4.")
+    assert p.get(("disc_bulge", "")) == "present"
+    assert ("disc_bulge", "L2-L3") not in p
+
+
+# --- scope of a level ----------------------------------------------------------
+def test_header_alone_then_blank_line_covers_the_paragraph(pairs):
+    p = pairs("FINDINGS:\nL4-5:\n\nThere is a broad disc bulge.\nMild facet arthropathy.\n\nL5-S1:\n\nNormal.")
+    assert p[("disc_bulge", "L4-L5")] == "present"
+    assert p[("facet_arthropathy", "L4-L5")] == "present"
+
+
+def test_prose_level_keeps_the_paragraph_until_the_next_level(pairs):
+    text = ("At L4-5, there is a broad-based disc bulge. Mild canal narrowing can be seen.\n"
+            "The facets are hypertrophied.\n\nThe conus is normal. Mild facet arthropathy.")
+    p = pairs(text)
+    assert p[("central_canal_stenosis", "L4-L5")] == "present"
+    assert p[("facet_arthropathy", "L4-L5")] == "present"
+    assert p[("facet_arthropathy", "")] == "present"  # the next paragraph names no level
+
+
+def test_level_opening_a_sentence_inside_a_line(pairs):
+    p = pairs("L2-L3 The disc is desiccated.L3L4 The disc is desiccated. A 3 mm disk bulge is seen.")
+    assert ("disc_bulge", "L3-L4") in p and ("disc_bulge", "L2-L3") not in p
+
+
+def test_numbered_impression_item_keeps_its_level(pairs):
+    p = pairs("IMPRESSION:\n1. At the L4-5 level there is a disc extrusion. It compresses the left L5 root.\n2. Mild scoliosis.")
+    assert p[("disc_extrusion", "L4-L5")] == "present"
+    assert p[("nerve_root_compression", "L4-L5")] == "present"
+
+
+def test_disc_finding_under_a_disc_header_is_not_moved_to_a_lone_vertebra(pairs):
+    p = pairs("L4-5: There is a left L5 hemilaminectomy and a broad-based disc protrusion.")
+    assert ("disc_protrusion", "L4-L5") in p and ("disc_protrusion", "L5") not in p
+
+
+def test_inline_region_label_covers_its_paragraph_only(pairs):
+    p = pairs("Hips: symmetric narrowing of both joint spaces.\n\nDiffuse disc bulges at L4/L5 indenting the thecal sac.")
+    assert p[("disc_bulge", "L4-L5")] == "present"
