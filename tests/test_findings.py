@@ -112,3 +112,60 @@ def test_spans_mirror_findings(nlp):
     doc = nlp("L4-L5: disc bulge indenting the thecal sac.")
     assert [s.label_ for s in doc.spans["spine_findings"]] == ["disc_bulge", "thecal_sac_compression"]
     assert doc.spans["spine_findings"][0]._.spine_finding["levels"] == ["L4-L5"]
+
+
+# --- findings without their usual noun, and anatomy that is not a finding ------
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("text,finding,level", [
+    ("Reduced signal of the L2/3 disc.", "disc_desiccation", "L2-L3"),
+    ("Loss of normal water signal in the L4-5 disc.", "disc_desiccation", "L4-L5"),
+    ("Interspace narrowing at L4-5.", "disc_height_loss", "L4-L5"),
+    ("Structural collapse of L2.", "fracture", "L2"),
+    ("Loss of vertebral height at L3.", "fracture", "L3"),
+    ("Chance fracture of L1.", "fracture", "L1"),
+    ("Insufficiency fracture of the sacrum.", "fracture", "sacrum"),
+    ("Marrow infiltration of L4.", "malignancy", "L4"),
+    ("Chordoma of the sacrum.", "malignancy", "sacrum"),
+    ("Ependymoma of the filum at L2.", "malignancy", "L2"),
+    ("Giant cell tumour of L3.", "malignancy", "L3"),
+    ("Lymphoma involving L2.", "malignancy", "L2"),
+    ("Tuberculous spondylitis at L2-L3.", "infection", "L2-L3"),
+    ("Septic facet arthritis at L4-5.", "infection", "L4-L5"),
+    ("Phlegmon at L3-4.", "infection", "L3-L4"),
+    ("Spondylodiscitis at L3-4.", "infection", "L3-L4"),
+    ("Disc-osteophyte complex at L5-S1.", "disc_bulge", "L5-S1"),
+    ("Spondylodegenerative changes of the lumbar spine.", "osteophyte", ""),
+    ("Lumbar disc disease.", "disc_degeneration", ""),
+    ("Fatty degenerative signal in the L4-5 endplates.", "modic_change", "L4-L5"),
+    ("Slight leftward-convex curvature of the lumbar spine.", "scoliosis", ""),
+    ("Mild to moderate midline narrowing of the thecal sac at L3-4.", "central_canal_stenosis", "L3-L4"),
+])
+def test_findings_without_their_usual_noun(pairs, text, finding, level):
+    assert pairs(text).get((finding, level)) == "present"
+
+
+@pytest.mark.parametrize("text", [
+    "The conus terminates at L1.",
+    "The conus medullaris ends at the L1-2 level and is normal.",
+    "The cauda equina nerve roots are normal.",
+    "The cauda equina nerve roots demonstrate no thickening or enhancement.",
+    "The posterior vertebral body surface is bulging into the canal at L1.",
+    "Fat-containing direct inguinal hernias on both sides.",
+    "A few cauda equina nerve roots herniate through the dural defect.",
+    "Facet joint effusions at L4-5.",
+])
+def test_anatomy_that_is_not_a_finding(pairs, text):
+    assert not [k for k, a in pairs(text).items() if a == "present"]
+
+
+def test_collection_is_infection_only_where_the_report_names_an_abscess(pairs):
+    assert ("infection", "L4-L5") not in pairs("A small epidural collection at L4-5.")
+    p = pairs("A rim-enhancing epidural collection at L4-5.\n\nConclusion: epidural abscess.")
+    assert p[("infection", "L4-L5")] == "present"
+
+
+def test_displacement_of_the_cord_by_a_mass_is_cord_compression(pairs):
+    # mass effect that displaces the cord or conus is treated as compression (red flag)
+    assert pairs("There is displacement of the cord by the mass at T12-L1.")[("cauda_equina_compression", "T12-L1")] == "present"
