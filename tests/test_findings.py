@@ -169,3 +169,17 @@ def test_collection_is_infection_only_where_the_report_names_an_abscess(pairs):
 def test_displacement_of_the_cord_by_a_mass_is_cord_compression(pairs):
     # mass effect that displaces the cord or conus is treated as compression (red flag)
     assert pairs("There is displacement of the cord by the mass at T12-L1.")[("cauda_equina_compression", "T12-L1")] == "present"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Moderate canal and foraminal stenosis at L4-5.",
+     {("central_canal_stenosis", "L4-L5"): "present", ("foraminal_stenosis", "L4-L5"): "present"}),
+    ("No significant spinal canal or foraminal stenosis at any level.",
+     {("central_canal_stenosis", ""): "absent", ("foraminal_stenosis", ""): "absent"}),
+    ("There is no evidence of fracture, marrow replacing process, or infection.",
+     {("fracture", ""): "absent", ("malignancy", ""): "absent", ("infection", ""): "absent"}),
+    ("Mild lateral recess and foraminal narrowing at L5-S1.",
+     {("lateral_recess_stenosis", "L5-S1"): "present", ("foraminal_stenosis", "L5-S1"): "present"}),
+])
+def test_a_noun_after_a_list_covers_every_structure_in_it(pairs, text, expected):
+    assert pairs(text) == expected
