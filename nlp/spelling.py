@@ -31,6 +31,7 @@ word is looked up once and remembered (a bounded cache shared by all reports).
 
 import re
 from bisect import bisect_left, bisect_right
+from operator import itemgetter
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Iterable, Optional, Union
@@ -49,6 +50,7 @@ __all__ = ["SPELLING_KEY", "Speller", "OffsetMap", "restore", "load_speller"]
 #: Words remembered per speller before its caches start again (a few MiB at most).
 CACHE_LIMIT = 50_000
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+_first = itemgetter(0)
 
 
 class DictionaryError(rules.RuleFileError):
@@ -76,10 +78,13 @@ def english_words(spec: rules.SpellingDictionary) -> frozenset[str]:
     words = _ENGLISH.get(path)
     if words is None:
         with path.open(encoding="utf-8") as handle:
-            # one "word count" pair a line: every other field is a word
-            fields = handle.read().split()
+            content = handle.read()
+        if not content.islower():
+            content = content.lower()
+        fields = content.split()
+        # one word a line, or "word count" pairs: then every other field is a word
         has_counts = len(fields) > 1 and fields[1].isdigit()
-        words = _ENGLISH[path] = frozenset(w.lower() for w in (fields[::2] if has_counts else fields))
+        words = _ENGLISH[path] = frozenset(fields[::2] if has_counts else fields)
     return words
 
 
@@ -379,17 +384,15 @@ def _fix_sentence_starts(doc: Doc, new_sents: list[list[int]], sents: list[list[
         flags[first[first < n]] = 1
         doc.from_array([SENT_START], flags.reshape(-1, 1))
         return
-    rows = doc.to_array(["IDX", "SPACY"]).tolist()
-    starts = [r[0] for r in rows]
-    ends = [(starts[i + 1] if i + 1 < n else length) - rows[i][1] for i in range(n)]
+    rows = doc.to_array(["IDX", "SPACY"]).tolist()  # tokens tile the text: [start, trailing space]
 
     def token(a: int, b: int) -> Optional[int]:
         """The token the sentences component marks for [a, b): that of doc.char_span(a, b, "expand")."""
         if a < 0 or b - 1 >= length or b <= a:
             return None
-        t = bisect_right(starts, a) - 1
-        if a == ends[t]:
-            t += 1  # in the trailing space: the next token
+        t = bisect_right(rows, a, key=_first) - 1
+        if a == (rows[t + 1][0] if t + 1 < n else length) - rows[t][1]:
+            t += 1  # in the token's trailing space: the next token
         return t if 0 < t < n else None
 
     wrong = {token(a, b) for (a, b), new in zip(new_sents, sents) if [a, b] != new} - {None}
