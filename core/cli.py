@@ -177,6 +177,34 @@ def bench(
     typer.echo(json.dumps(result, indent=2) if as_json else format_bench(result))
 
 
+@app.command("stress-typos")
+def stress_typos(
+    corpus: Path = typer.Argument(..., help="Gold .jsonl (format: shared/ANNOTATION.md)."),
+    rate: float = typer.Option(0.1, "--rate", min=0.0, max=1.0, help="Share of the finding words to misspell."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random choice of words and slips."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    patterns: Optional[Path] = typer.Option(None, "--patterns", help="Use the rule files in this folder instead of the packaged ones."),
+) -> None:
+    """Misspell a share of the finding words (one typing slip each) and score clean vs misspelt, speller on and off.
+
+    Finding words: the words (letters only, 4 or more) inside the mentions the
+    pipeline finds on the clean reports. Only counts and scores are printed.
+    """
+    from .evaluate import GoldFileError, read_gold
+    from .nlp.rules import RuleFileError
+    from .stress import format_stress, run_stress
+
+    try:
+        reports = read_gold(corpus)
+    except GoldFileError as exc:
+        _fail(str(exc))
+    try:
+        result = run_stress(reports, rate=rate, seed=seed, patterns_dir=patterns)
+    except RuleFileError as exc:
+        _fail(f"rule files: {exc}")
+    typer.echo(json.dumps(result, indent=2) if as_json else format_stress(result, corpus.name))
+
+
 @app.command()
 def rules(
     patterns: Optional[Path] = typer.Option(None, "--patterns", help="Check the rule files in this folder instead of the packaged ones."),

@@ -11,10 +11,11 @@ from spacy.language import Language
 from . import extensions  # noqa: F401  (registers extensions)
 # Importing the component modules registers their factories even where the
 # package's entry points are not installed (e.g. running from a source tree).
-from . import age, assertion, attributes, findings, levels, notes, prevalence, sections, sentences, tokenizer  # noqa: F401
+from . import age, assertion, attributes, findings, levels, notes, prevalence, sections, sentences, spelling, tokenizer  # noqa: F401
 
 #: Pipeline components, in order.
 PIPE_NAMES = (
+    "spinecontext_spelling",
     "spinecontext_sections",
     "spinecontext_sentences",
     "spinecontext_levels",
@@ -24,6 +25,7 @@ PIPE_NAMES = (
     "spinecontext_age",
     "spinecontext_prevalence",
     "spinecontext_notes",
+    "spinecontext_finish",
 )
 
 #: spaCy refuses longer texts; reports above this are rejected with a clear error.
@@ -40,5 +42,5 @@ def build(patterns_dir: Optional[Union[str, Path]] = None) -> Language:
     nlp.max_length = MAX_CHARS
     cfg = {"patterns_dir": str(patterns_dir) if patterns_dir else None}
     for name in PIPE_NAMES:
-        nlp.add_pipe(name, config=cfg)
+        nlp.add_pipe(name, config=cfg if name != "spinecontext_finish" else {})
     return nlp

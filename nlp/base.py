@@ -59,7 +59,14 @@ def sentence_index(sentences: list[list[int]], pos: int) -> int:
 
 
 def set_finding_spans(doc: Doc, findings: list[dict]) -> None:
-    """``doc.spans["spine_findings"]``: one span per finding mention, labelled with its id."""
+    """``doc.spans["spine_findings"]``: one span per finding mention, labelled with its id.
+
+    For a report read through spelling corrections the offsets are those of
+    the corrected text until the last component maps them back and builds
+    the spans (``spelling.restore``), so they are not built here.
+    """
+    if SPELLING_KEY in doc.user_data:
+        return
     doc.spans["spine_findings"] = extensions.record_spans(doc, findings, "finding")
 
 
@@ -67,6 +74,12 @@ def set_finding_spans(doc: Doc, findings: list[dict]) -> None:
 #: a report), so the first component caches it here and the last one removes
 #: it, keeping serialised docs free of a second copy of the text.
 TEXT_KEY = "spinecontext.text"
+
+
+#: ``doc.user_data`` key of a report read through spelling corrections (see
+#: ``spelling.py``): {"text": the original report, "fixes": [...]}. Only there
+#: between the first component and the last, and only when a word was corrected.
+SPELLING_KEY = "spinecontext.spelling"
 
 
 def doc_text(doc: Doc) -> str:

@@ -404,6 +404,61 @@ class AgeFile(_Strict):
         return v
 
 
+# --- spelling ---------------------------------------------------------------
+_LOWER_WORD = re.compile(r"[a-z]+")
+
+
+class MaxDistance(_Strict):
+    min_length: int = Field(ge=1)
+    distance: int = Field(ge=0, le=2)
+
+
+class SpellingDictionary(_Strict):
+    #: an installed Python package that ships the word list (nothing is downloaded)
+    package: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")
+    #: the file inside the package: one word per line, optionally followed by a count
+    file: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+
+
+class SpellingFile(_Strict):
+    version: int
+    min_length: int = Field(ge=3)
+    max_distance: list[MaxDistance] = Field(min_length=1)
+    dictionary: SpellingDictionary
+    lexicon: list[str] = Field(min_length=1)
+    never: list[str] = []
+
+    @field_validator("lexicon", "never")
+    @classmethod
+    def _words(cls, v: list[str]) -> list[str]:
+        seen = set()
+        for w in v:
+            if not _LOWER_WORD.fullmatch(w):
+                raise ValueError(f"{w!r} is not a lower-case word of letters a-z")
+            if w in seen:
+                raise ValueError(f"{w!r} is listed twice")
+            seen.add(w)
+        return v
+
+    def model_post_init(self, __context) -> None:
+        lengths = [m.min_length for m in self.max_distance]
+        if lengths != sorted(set(lengths)):
+            raise ValueError("max_distance entries must have increasing min_length")
+        both = sorted(set(self.lexicon) & set(self.never))
+        if both:
+            raise ValueError(f"in both lexicon and never: {', '.join(both)}")
+
+    def distance_for(self, length: int) -> int:
+        """The largest edit distance allowed for a word of ``length`` letters (0: none)."""
+        if length < self.min_length:
+            return 0
+        d = 0
+        for m in self.max_distance:
+            if length >= m.min_length:
+                d = m.distance
+        return d
+
+
 # --- loading ----------------------------------------------------------------
 def default_patterns_dir() -> Path:
     """The rule files shipped with the package (found via importlib.resources)."""
@@ -547,6 +602,7 @@ load_age = _single_file("age.yaml", AgeFile)
 load_prevalence = _single_file("prevalence.yaml", PrevalenceFile)
 load_notes = _single_file("notes.yaml", NotesFile)
 load_appendix = _single_file("appendix.yaml", AppendixFile)
+load_spelling = _single_file("spelling.yaml", SpellingFile)
 
 
 #: Which rule files each component reads (what its ``to_disk`` saves).
@@ -560,6 +616,7 @@ FILES = {
     "age": ["age.yaml"],
     "prevalence": ["prevalence.yaml", "findings/*.yaml", "vocabulary.yaml"],
     "notes": ["notes.yaml", "prevalence.yaml", "appendix.yaml", "findings/*.yaml", "vocabulary.yaml"],
+    "spelling": ["spelling.yaml"],
 }
 
 
@@ -578,4 +635,6 @@ def validate_all(patterns_dir: Optional[Union[str, Path]] = None) -> dict[str, i
         "attributes": len(load_attributes(d).position) + 4,
         "levels": len(load_levels(d).order),
         "sentences": bool(load_sentences(d)) and 1,
+        "spelling_lexicon": len(load_spelling(d).lexicon),
+        "spelling_never": len(load_spelling(d).never),
     }

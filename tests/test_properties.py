@@ -13,6 +13,12 @@ WORDS = ["disc", "bulge", "protrusion", "L4-5", "L5/S1", "D12/L1", "no", "not", 
 
 report_like = st.lists(st.sampled_from(WORDS), max_size=60).map(" ".join)
 any_text = st.text(max_size=400)
+#: misspellings the speller reads as rule words, longer and shorter than the word
+TYPOS = ["sesiccation", "deciccation", "athropathy", "nerual", "biltaral", "posterolateal", "anterier",
+         "protursion", "foramenal", "stenossis", "herniaton", "compresing", "STENOSSIS", "Protrusin",
+         "ligamnetum", "hyperatrophy", "disck", "fracturre", "dehydrted", "bulgee", "thecl"]
+typo_like = st.lists(st.sampled_from(WORDS + TYPOS + TYPOS), max_size=60).map(
+    lambda ws: "".join(w + (" " if i % 7 else "\n") for i, w in enumerate(ws)))
 
 
 def check(annotate, text):
@@ -33,6 +39,35 @@ def test_arbitrary_text(annotate, text):
 @given(text=report_like)
 def test_report_like_text(annotate, text):
     check(annotate, text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=typo_like)
+def test_report_like_text_with_typos(nlp, text):
+    """Offsets, spans and every stored offset slice the original text when words were corrected."""
+    import spinecontext
+    from spinecontext.result import from_doc
+
+    doc = nlp(spinecontext.make_doc(nlp, text))
+    assert doc.text == text
+    r = from_doc(doc, report_id="t")
+    for f in r.findings:
+        assert text[f.start:f.end] == f.text
+        sp = f.attributes.get("spelling")
+        if sp:
+            for w in sp["words"] + sp["sentence"]:
+                assert text[w["start"]:w["end"]] == w["word"]
+    for span, f in zip(doc.spans["spine_findings"], r.findings):
+        assert span.label_ == f.finding and span.start_char <= f.start and f.end <= span.end_char
+    for a, b in doc._.spine_sentences:
+        assert 0 <= a < b <= len(text)
+    for g in doc._.spine_levels:
+        assert 0 <= g["start"] < g["end"] <= len(text) and text[g["start"]].upper() in "CTDLS"
+    for sec in doc._.spine_sections:
+        assert 0 <= sec["start"] <= sec["header_end"] <= len(text) and sec["start"] <= sec["end"] <= len(text)
+    for entry in doc._.spine_summary:
+        for a, b in entry["mentions"]:
+            assert 0 <= a <= b <= len(text)
 
 
 PATTERNS = [r"\bbulg(?:e|es)\b", r"\bdisc\s+bulge", r"(?:exit|neural)\s+canals?", r"\bno\b", r"\?+",

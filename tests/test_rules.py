@@ -84,8 +84,9 @@ def test_edited_rule_changes_behaviour(rules_copy):
     """A clinician's edit to a data file is picked up without touching Python."""
     import spinecontext
 
-    before = spinecontext.annotate(spinecontext.load(rules_copy), "Disc bulgie at L4-5.")
+    # "bulgish": too far from "bulge" for the speller to read it as that word
+    before = spinecontext.annotate(spinecontext.load(rules_copy), "Disc bulgish at L4-5.")
     assert not before.findings
-    _edit(rules_copy / "findings" / "a_disc.yaml", r"'\bbuld?g(?:e|es|ing|ed)\b'", r"'\bbuld?g(?:e|es|ing|ed|ie)\b'")
-    after = spinecontext.annotate(spinecontext.load(rules_copy), "Disc bulgie at L4-5.")
+    _edit(rules_copy / "findings" / "a_disc.yaml", r"'\bbuld?g(?:e|es|ing|ed)\b'", r"'\bbuld?g(?:e|es|ing|ed|ish)\b'")
+    after = spinecontext.annotate(spinecontext.load(rules_copy), "Disc bulgish at L4-5.")
     assert [(f.finding, f.levels) for f in after.findings] == [("disc_bulge", ["L4-L5"])]
