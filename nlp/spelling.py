@@ -49,6 +49,8 @@ from .sentences import FEW_SENTENCES
 __all__ = ["SPELLING_KEY", "Speller", "OffsetMap", "restore", "load_speller"]
 #: Words remembered per speller before its caches start again (a few MiB at most).
 CACHE_LIMIT = 50_000
+#: Longer whitespace-separated pieces are read every time, not remembered.
+MAX_CACHED_PIECE = 64
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 _first = itemgetter(0)
 
@@ -133,6 +135,8 @@ class Speller:
         self._ok_pieces: set[str] = set()
         self._bad_pieces: dict[str, list[tuple[int, int, str, str]]] = {}
         self._words = re.compile(rf"\b[A-Za-z]{{{data.min_length},}}\b")
+        #: no lexicon word is within the distance of a longer word
+        self._longest = max(len(w) for w in data.lexicon) + max_d
 
     # -- words --------------------------------------------------------------------
     def correction(self, word: str) -> Optional[str]:
@@ -143,6 +147,8 @@ class Speller:
         return self._lookup(w)
 
     def _lookup(self, w: str) -> Optional[str]:
+        if len(w) > self._longest:
+            return None
         fix = self._fixes.get(w)
         if fix is not None:
             return fix
@@ -220,14 +226,17 @@ class Speller:
             fx = bad.get(piece)
             if fx is None:
                 fx = self._piece_fixes(piece)
+                keep = len(piece) <= MAX_CACHED_PIECE
                 if fx is None:
-                    if len(ok) >= CACHE_LIMIT:
-                        ok.clear()
-                    ok.add(piece)
+                    if keep:
+                        if len(ok) >= CACHE_LIMIT:
+                            ok.clear()
+                        ok.add(piece)
                     continue
-                if len(bad) >= CACHE_LIMIT:
-                    bad.clear()
-                bad[piece] = fx
+                if keep:
+                    if len(bad) >= CACHE_LIMIT:
+                        bad.clear()
+                    bad[piece] = fx
             with_fixes.append((piece, fx))
         if not with_fixes:
             return None

@@ -135,6 +135,19 @@ def test_caches_are_bounded(monkeypatch):
     assert sp.correction("protursion") == "protrusion"
 
 
+def test_long_pieces_are_read_but_not_remembered():
+    data = rules.load_spelling(rules.default_patterns_dir())
+    sp = spelling.Speller(data, spelling.english_words(data.dictionary))
+    piece = "protursion," + "-" * 100 + "stenossis"
+    text = f"L4-L5: {piece} {'x' * 5000}"
+    for _ in range(2):
+        corrected, fixes = sp.correct(text)
+        assert [f[5] for f in fixes] == ["protrusion", "stenosis"]
+        assert corrected == text.replace("protursion", "protrusion").replace("stenossis", "stenosis")
+    assert piece not in sp._bad_pieces and "x" * 5000 not in sp._ok_pieces
+    assert sp.correction("protursion" * 10) is None  # longer than any lexicon word can be
+
+
 # -- reports -------------------------------------------------------------------
 CLEAN = ("CLINICAL HISTORY: 52-year-old with back pain.\n"
          "FINDINGS:\n"
