@@ -48,13 +48,13 @@ def test_unknown_key_is_rejected(rules_copy):
 
 
 def test_invalid_regex_is_named(rules_copy):
-    _edit(rules_copy / "findings" / "a_disc.yaml", r"'\bbuld?g(?:e|es|ing|ed)\b'", r"'\bbulg(?:e|es'")
+    _edit(rules_copy / "findings" / "a_disc.yaml", r"'\bbulg(?:e|es|ing|ed)\b'", r"'\bbulg(?:e|es'")
     with pytest.raises(RuleFileError, match=r"a_disc\.yaml.*invalid regular expression"):
         rules.load_findings(rules_copy)
 
 
 def test_unknown_word_class_is_named(rules_copy):
-    _edit(rules_copy / "findings" / "a_disc.yaml", r"'\bbuld?g(?:e|es|ing|ed)\b'", r"'<<bulgy>>'")
+    _edit(rules_copy / "findings" / "a_disc.yaml", r"'\bbulg(?:e|es|ing|ed)\b'", r"'<<bulgy>>'")
     with pytest.raises(RuleFileError, match=r"bulgy"):
         rules.load_findings(rules_copy)
 
@@ -87,6 +87,6 @@ def test_edited_rule_changes_behaviour(rules_copy):
     # "bulgish": too far from "bulge" for the speller to read it as that word
     before = spinecontext.annotate(spinecontext.load(rules_copy), "Disc bulgish at L4-5.")
     assert not before.findings
-    _edit(rules_copy / "findings" / "a_disc.yaml", r"'\bbuld?g(?:e|es|ing|ed)\b'", r"'\bbuld?g(?:e|es|ing|ed|ish)\b'")
+    _edit(rules_copy / "findings" / "a_disc.yaml", r"'\bbulg(?:e|es|ing|ed)\b'", r"'\bbulg(?:e|es|ing|ed|ish)\b'")
     after = spinecontext.annotate(spinecontext.load(rules_copy), "Disc bulgish at L4-5.")
     assert [(f.finding, f.levels) for f in after.findings] == [("disc_bulge", ["L4-L5"])]
