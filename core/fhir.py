@@ -38,6 +38,8 @@ The code systems are this project's own URNs; there is no timestamp.
 
 from __future__ import annotations
 
+import json
+
 import base64
 import uuid
 from typing import Any, Optional
@@ -151,8 +153,14 @@ def _components(f: FindingResult) -> list[ObservationComponent]:
         value = f.attributes[key]
         if value is None or value == "":
             continue
-        kind = "valueInteger" if isinstance(value, int) and not isinstance(value, bool) else "valueString"
-        out.append(_component(key.replace("_", "-"), key.replace("_", " "), **{kind: value if kind == "valueInteger" else str(value)}))
+        if isinstance(value, int) and not isinstance(value, bool):
+            kind, value = "valueInteger", value
+        elif isinstance(value, (dict, list)):
+            # structured attributes (position list, spelling record) as JSON text, not Python's repr
+            kind, value = "valueString", json.dumps(value, ensure_ascii=False, sort_keys=True)
+        else:
+            kind, value = "valueString", str(value)
+        out.append(_component(key.replace("_", "-"), key.replace("_", " "), **{kind: value}))
     return out + _prevalence_components(f)
 
 

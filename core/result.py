@@ -56,7 +56,7 @@ class FindingResult(BaseModel):
     note: Optional[str] = Field(default=None, description="Plain-language note for patients.")
     attention: bool = Field(default=False, description="A red flag or a finding that is never reassured: its note says the clinician needs to look at it.")
     label: str = Field(description="Plain name of the finding.")
-    attributes: dict[str, Any] = Field(default_factory=dict, description="grade, direction, modic_type, position.")
+    attributes: dict[str, Any] = Field(default_factory=dict, description="grade, direction, modic_type, position; spelling (the misspelt words read as rule words, where the mention's sentence held any).")
 
 
 class FindingSummary(BaseModel):
