@@ -51,3 +51,27 @@ def test_present_wins_at_report_level(annotate):
 def test_every_mention_has_one_assertion(annotate):
     r = annotate("No fracture. ? metastasis at L2. History of discitis. Disc bulge at L4-5.")
     assert all(f.assertion in {"present", "absent", "possible", "historical"} for f in r.findings)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("text,finding", [
+    ("Fracture not seen.", "fracture"),
+    ("Disc bulge at L4-5. Fracture not identified.", "fracture"),
+    ("Spondylolisthesis is not seen.", "spondylolisthesis"),
+    ("The discs are not desiccated.", "disc_desiccation"),
+    ("The protrusion previously noted at L5-S1 is no longer visible.", "disc_protrusion"),
+    ("scoliosis - nil", "scoliosis"),
+    ("Spondylolisthesis: none", "spondylolisthesis"),
+    ("Minor disc bulge at L3-4 which does not compromise the canal or foramina.", "foraminal_stenosis"),
+    ("Small protrusion that does not contact the S1 roots.", "nerve_root_compression"),
+])
+def test_backward_negations_are_not_taken_by_the_forward_not(annotate, text, finding):
+    got = {f.finding: f.assertion for f in annotate(text).findings}
+    assert got[finding] == "absent"
+
+
+def test_a_relative_clause_keeps_its_negation_to_itself(annotate):
+    got = {f.finding: f.assertion for f in annotate("Small protrusion that does not contact the S1 roots.").findings}
+    assert got["disc_protrusion"] == "present"
