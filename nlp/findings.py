@@ -29,7 +29,7 @@ from . import extensions as ext
 from . import rules
 from .base import RuleComponent, doc_text, doc_word_starts, sentence_index, set_finding_spans
 from .levels import Spine
-from .scan import Scanner, word_starts
+from .scan import FINE, Scanner, text_info, word_starts
 
 #: Words allowed between a finding and the level group that follows it for
 #: that group to be "right after" the finding.
@@ -44,6 +44,10 @@ ADJACENT = re.compile(
 #: only a finding at a stated lumbar level (T12-L1) is.
 NOT_LUMBAR = {"cervical", "other"}
 _UNSEEN = object()  # a key whose alternation is not compiled yet
+
+
+def _none(key: str) -> None:
+    return None
 
 
 class FindingMatcher(RuleComponent):
@@ -99,19 +103,29 @@ class FindingMatcher(RuleComponent):
         end = len(text)
         next_plain = next_cond = 0
         conditional: list[re.Match] = []
-        low = text.lower()
-        if len(low) != len(text):  # a few characters change length when lowered
-            low = None
+        # low is None when a few characters change length when lowered
+        exact, low = text_info(text)
         no_rules: dict = {}
-        plain_get = plain._by_key.get if plain is not None else no_rules.get
-        cond_get = cond._by_key.get if cond is not None else no_rules.get
+        if exact:
+            # finer dispatch on the next FINE characters (scan.text_info): same matches
+            width = FINE
+            plain_get = plain._by_fine.get if plain is not None else no_rules.get
+            cond_get = cond._by_fine.get if cond is not None else no_rules.get
+            plain_new = plain.compiled_fine if plain is not None else _none
+            cond_new = cond.compiled_fine if cond is not None else _none
+        else:
+            width = 2
+            plain_get = plain._by_key.get if plain is not None else no_rules.get
+            cond_get = cond._by_key.get if cond is not None else no_rules.get
+            plain_new = plain.compiled_for if plain is not None else _none
+            cond_new = cond.compiled_for if cond is not None else _none
         # One walk over the word starts serves both passes.
         for p in starts:
-            key = low[p:p + 2] if low is not None else text[p:p + 2].lower()
+            key = low[p:p + width] if low is not None else text[p:p + 2].lower()
             if p >= next_plain:
                 rx = plain_get(key, _UNSEEN)
                 if rx is _UNSEEN:
-                    rx = plain.compiled_for(key) if plain is not None else None
+                    rx = plain_new(key)
                 if rx is not None:
                     m = rx.match(text, p, end)
                     if m is not None:
@@ -121,7 +135,7 @@ class FindingMatcher(RuleComponent):
             if p >= next_cond:
                 rx = cond_get(key, _UNSEEN)
                 if rx is _UNSEEN:
-                    rx = cond.compiled_for(key) if cond is not None else None
+                    rx = cond_new(key)
                 if rx is not None:
                     m = rx.match(text, p, end)
                     if m is not None:

@@ -8,33 +8,43 @@ only the expressions that can start with the pair found there. Matching keeps
 ``re.finditer``'s semantics (leftmost, first listed alternative wins,
 non-overlapping), except that a match must start at a word start or at a
 non-space punctuation character, which is what rules for words intend.
+
+Texts whose characters the prefix analysis reads exactly (:func:`text_info`:
+no character that case-folds onto ASCII, no non-ASCII digit or space, no
+character that lowers to two) are dispatched on the first ``FINE`` characters
+instead: a pattern whose ``FINE``-character starts cannot begin there cannot
+match there either, so the result is the same, with fewer expressions tried.
 """
 
 import re
 from bisect import bisect_left
+from operator import itemgetter
 from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser as P  # type: ignore[attr-defined]
 from typing import Iterator, Optional
 
 K = 2  # characters of look-ahead used for dispatch
+FINE = 5  # characters of look-ahead used for dispatch in texts read exactly (see text_info)
 WILD = "\x00"  # "any character" inside a computed prefix
 MAX_PREFIXES = 4000
+MAX_FINE_KEYS = 50_000  # finer dispatch keys remembered per scanner (then forgotten and recomputed)
 _SCAN = re.compile(r"\b\w|[^\w\s]")
 _WORDS = re.compile(r"\b\w")
+_UNSEEN = object()
 
 
 class _TooMany(Exception):
     pass
 
 
-def _extend(items, prefixes: set[str]) -> set[str]:
-    """Prefixes (up to K characters) after matching the parsed sequence ``items``."""
+def _extend(items, prefixes: set[str], k: int = K) -> set[str]:
+    """Prefixes (up to ``k`` characters) after matching the parsed sequence ``items``."""
     for op, av in items:
-        growing = {s for s in prefixes if len(s) < K}
+        growing = {s for s in prefixes if len(s) < k}
         if not growing:
             break
         done = prefixes - growing
-        prefixes = done | _item(op, av, growing)
+        prefixes = done | _item(op, av, growing, k)
         if len(prefixes) > MAX_PREFIXES:
             raise _TooMany
     return prefixes
@@ -60,7 +70,7 @@ def _chars(op, av) -> set[str]:
     return {WILD}
 
 
-def _item(op, av, prefixes: set[str]) -> set[str]:
+def _item(op, av, prefixes: set[str], k: int = K) -> set[str]:
     if op is C.IN and len(av) == 1 and av[0][0] is C.CATEGORY and av[0][1] is C.CATEGORY_SPACE:
         return {s + c for s in prefixes for c in " \t\n\r\f\v"}
     if op in (C.LITERAL, C.IN, C.ANY, C.NOT_LITERAL, C.CATEGORY):
@@ -69,39 +79,151 @@ def _item(op, av, prefixes: set[str]) -> set[str]:
     if op in (C.AT, C.ASSERT, C.ASSERT_NOT):
         return prefixes  # zero-width
     if op is C.SUBPATTERN:
-        return _extend(av[-1], prefixes)
+        return _extend(av[-1], prefixes, k)
     if op is getattr(C, "ATOMIC_GROUP", None):
-        return _extend(av, prefixes)
+        return _extend(av, prefixes, k)
     if op is C.BRANCH:
         out: set[str] = set()
         for branch in av[1]:
-            out |= _extend(branch, prefixes)
+            out |= _extend(branch, prefixes, k)
         return out
     if op in (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", None)):
         lo, hi, sub = av
         out, cur = set(), set(prefixes)
-        for i in range(K + 2):
+        for i in range(k + 2):
             if i >= lo:
                 out |= cur
-            if i >= hi or all(len(s) >= K for s in cur):
+            if i >= hi or all(len(s) >= k for s in cur):
                 break
-            nxt = _extend(sub, cur)
+            nxt = _extend(sub, cur, k)
             if nxt == cur:
                 break
             cur = nxt
         else:
             out |= cur
-        return out | {s for s in cur if len(s) >= K}
+        return out | {s for s in cur if len(s) >= k}
     return {s + WILD for s in prefixes}  # anything else: unknown character
 
 
-def prefixes(pattern: str, flags: int = re.IGNORECASE) -> Optional[frozenset[str]]:
-    """The K-character starts a match of ``pattern`` can have (WILD = any), or None if unknown."""
+def prefixes(pattern: str, flags: int = re.IGNORECASE, k: int = K, parsed=None) -> Optional[frozenset[str]]:
+    """The ``k``-character starts a match of ``pattern`` can have (WILD = any), or None if unknown."""
     try:
-        out = _extend(P.parse(pattern, flags), {""})
+        out = _extend(P.parse(pattern, flags) if parsed is None else parsed, {""}, k)
     except _TooMany:
         return None
-    return frozenset(s + WILD * (K - len(s)) for s in out)
+    return frozenset(s + WILD * (k - len(s)) for s in out)
+
+
+#: Parsed operators the prefix analysis reads exactly on texts of :func:`text_info`
+#: (anything else, e.g. a back-reference, is read as one unknown character).
+_EXACT_OPS = {C.LITERAL, C.NOT_LITERAL, C.IN, C.ANY, C.AT, C.ASSERT, C.ASSERT_NOT, C.SUBPATTERN, C.BRANCH,
+              C.MAX_REPEAT, C.MIN_REPEAT} | {getattr(C, n) for n in ("ATOMIC_GROUP", "POSSESSIVE_REPEAT") if hasattr(C, n)}
+
+
+def _exact_items(items) -> bool:
+    """Do the parsed ``items`` use only operators and ASCII characters the analysis reads exactly?"""
+    for op, av in items:
+        if op not in _EXACT_OPS:
+            return False
+        if op in (C.LITERAL, C.NOT_LITERAL):
+            if av > 127:
+                return False
+        elif op is C.IN:
+            for o, a in av:
+                if o is C.LITERAL and a > 127 or o is C.RANGE and a[1] > 127:
+                    return False
+        elif op in (C.ASSERT, C.ASSERT_NOT):
+            if not _exact_items(av[1]):
+                return False
+        elif op is C.SUBPATTERN:
+            if not _exact_items(av[-1]):
+                return False
+        elif op is C.BRANCH:
+            if not all(_exact_items(b) for b in av[1]):
+                return False
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT) or op is getattr(C, "POSSESSIVE_REPEAT", None):
+            if not _exact_items(av[2]):
+                return False
+        elif op is getattr(C, "ATOMIC_GROUP", None):
+            if not _exact_items(av):
+                return False
+    return True
+
+
+def fine_prefixes(pattern: str, flags: int = re.IGNORECASE, parsed=None) -> Optional[frozenset[str]]:
+    """The ``FINE``-character starts of ``pattern`` for texts of :func:`text_info`, or None
+    when the pattern holds something the analysis may not read exactly (then only the
+    ``K``-character dispatch applies to it)."""
+    if parsed is None:
+        parsed = P.parse(pattern, flags)
+    if not _exact_items(parsed):
+        return None
+    return prefixes(pattern, flags, FINE, parsed)
+
+
+class _Fit:
+    """Which ``FINE``-character keys fit one of a pattern's starts (WILD fits any character)."""
+
+    def __init__(self, starts: frozenset[str]) -> None:
+        by_mask: dict[tuple[int, ...], set[str]] = {}
+        for s in starts:
+            known = tuple(j for j, c in enumerate(s) if c != WILD)
+            by_mask.setdefault(known, set()).add("".join(s[j] for j in known))
+        self.masks = [(itemgetter(*known) if len(known) > 1 else None, known, frozenset(v))
+                      for known, v in by_mask.items()]
+
+    def __call__(self, key: str) -> bool:
+        for get, known, allowed in self.masks:
+            if not known:
+                return True
+            sub = "".join(get(key)) if get is not None else key[known[0]]
+            if sub in allowed:
+                return True
+        return False
+
+
+_SPACES = frozenset(" \t\n\r\f\v")
+_ASCII_I = re.compile(r"[\x00-\x7f]", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+_SPACE = re.compile(r"\s")
+_ODD_ASCII = re.compile(r"[\x1c-\x1f]")  # spaces to ``\s`` that the analysis does not list
+_char_exact: dict[str, bool] = {}
+_last_info: tuple = (None, False, None)
+
+
+def _exact_char(c: str) -> bool:
+    """Is character ``c`` read exactly by the prefix analysis (on ASCII patterns)?"""
+    ok = _char_exact.get(c)
+    if ok is None:
+        ascii_ = c <= "\x7f"
+        ok = (len(c.lower()) == 1
+              and (ascii_ or _ASCII_I.match(c) is None)        # folds onto no ASCII letter (K, ſ, ı)
+              and (ascii_ or _DIGIT.match(c) is None)          # \d lists only 0-9
+              and (_SPACE.match(c) is None or c in _SPACES))   # \s lists only these
+        if len(_char_exact) < 100_000:
+            _char_exact[c] = ok
+    return ok
+
+
+def text_info(text: str) -> tuple[bool, Optional[str]]:
+    """(exact, lowered): whether every character of ``text`` is read exactly by the
+    prefix analysis, and ``text.lower()`` when it has the same length (else None).
+
+    The last text's answer is kept (by identity), as each component asks again.
+    """
+    global _last_info
+    last = _last_info
+    if last[0] is text:
+        return last[1], last[2]
+    low: Optional[str] = text.lower()
+    if len(low) != len(text):
+        low = None
+    if text.isascii():
+        exact = _ODD_ASCII.search(text) is None
+    else:
+        exact = low is not None and all(_exact_char(c) for c in set(text))
+    _last_info = (text, exact, low)
+    return exact, low
 
 
 def _fits(starts: Optional[frozenset[str]], key: str) -> bool:
@@ -124,18 +246,50 @@ class Scanner:
         self.flags = flags
         self.prefix = prefix
         # parsing each expression here also rejects invalid ones at load time
-        self.starts = [prefixes(p, flags) for p in patterns]
+        parsed = [P.parse(p, flags) for p in patterns]
+        self.starts = [prefixes(p, flags, K, t) for p, t in zip(patterns, parsed)]
         self._by_key: dict[str, Optional[re.Pattern]] = {}
+        self._idx: dict[str, tuple[int, ...]] = {}
+        self._subsets: dict[tuple[int, ...], re.Pattern] = {}
+        #: finer dispatch, for texts read exactly (see :func:`text_info`)
+        fine = [fine_prefixes(p, flags, t) for p, t in zip(patterns, parsed)]
+        self._fit = [None if f is None else _Fit(f) for f in fine]
+        self._by_fine: dict[str, Optional[re.Pattern]] = {}
         #: True when every expression starts with a letter or digit, so only
         #: word starts need to be tried (see :func:`word_starts`).
         self.words_only = all(
             s is not None and all(x[0] != WILD and x[0].isalnum() for x in s) for s in self.starts
         )
 
+    def _alternation(self, idx: tuple[int, ...]) -> Optional[re.Pattern]:
+        if not idx:
+            return None
+        rx = self._subsets.get(idx)
+        if rx is None:
+            rx = self._subsets[idx] = re.compile(
+                "|".join(f"(?P<{self.prefix}{i}>{self.patterns[i]})" for i in idx), self.flags)
+        return rx
+
     def _compile(self, key: str) -> Optional[re.Pattern]:
-        idx = [i for i, s in enumerate(self.starts) if _fits(s, key)]
-        rx = re.compile("|".join(f"(?P<{self.prefix}{i}>{self.patterns[i]})" for i in idx), self.flags) if idx else None
+        idx = self._idx[key] = tuple(i for i, s in enumerate(self.starts) if _fits(s, key))
+        rx = self._alternation(idx)
         self._by_key[key] = rx
+        return rx
+
+    def compiled_fine(self, key: str) -> Optional[re.Pattern]:
+        """The alternation to try where a text read exactly (:func:`text_info`) starts
+        with ``key``, its next ``FINE`` characters lowered (fewer at the end of the text)."""
+        if len(key) < FINE:
+            rx = self.compiled_for(key[:K])
+        else:
+            k2 = key[:K]
+            if k2 not in self._idx:
+                self._compile(k2)
+            fit = self._fit
+            rx = self._alternation(tuple(i for i in self._idx[k2] if fit[i] is None or fit[i](key)))
+        if len(self._by_fine) >= MAX_FINE_KEYS:
+            self._by_fine.clear()
+        self._by_fine[key] = rx
         return rx
 
     def compiled_for(self, key: str) -> Optional[re.Pattern]:
@@ -151,9 +305,13 @@ class Scanner:
                  starts: Optional[list[int]] = None) -> Iterator[re.Match]:
         """Matches in ``text[pos:endpos]``; ``starts`` may pass precomputed :func:`word_starts`."""
         end = len(text) if endpos is None else endpos
-        by_key = self._by_key
         if starts is None:
             starts = word_starts(text, punctuation=not self.words_only)
+        exact, low = text_info(text)
+        if exact:
+            yield from self._finditer_fine(text, low, pos, end, starts)
+            return
+        by_key = self._by_key
         nxt = pos
         for i in range(bisect_left(starts, pos), len(starts)):
             p = starts[i]
@@ -168,6 +326,27 @@ class Scanner:
                 rx = by_key[key]
             except KeyError:
                 rx = self._compile(key)
+            if rx is None:
+                continue
+            hit = rx.match(text, p, end)
+            if hit is not None:
+                yield hit
+                nxt = hit.end() if hit.end() > p else p + 1
+
+
+    def _finditer_fine(self, text: str, low: str, pos: int, end: int, starts: list[int]) -> Iterator[re.Match]:
+        get = self._by_fine.get
+        nxt = pos
+        for i in range(bisect_left(starts, pos), len(starts)):
+            p = starts[i]
+            if p < nxt:
+                continue
+            if p >= end:
+                return
+            key = low[p:p + FINE]
+            rx = get(key, _UNSEEN)
+            if rx is _UNSEEN:
+                rx = self.compiled_fine(key)
             if rx is None:
                 continue
             hit = rx.match(text, p, end)
