@@ -355,6 +355,68 @@ class Scanner:
                 nxt = hit.end() if hit.end() > p else p + 1
 
 
+def _needed(items) -> list[frozenset[str]]:
+    """Sets of lowered ASCII strings such that every match of the parsed sequence
+    ``items`` contains one string of each set."""
+    out: list[frozenset[str]] = []
+    run: list[str] = []
+    for op, av in items:
+        if op is C.LITERAL and av < 128:
+            run.append(chr(av).lower())
+            continue
+        if op in (C.AT, C.ASSERT, C.ASSERT_NOT):
+            continue  # zero-width: the literal run goes on
+        if run:
+            out.append(frozenset(["".join(run)]))
+            run = []
+        if op is C.SUBPATTERN:
+            out += _needed(av[-1])
+        elif op is getattr(C, "ATOMIC_GROUP", None):
+            out += _needed(av)
+        elif op is C.BRANCH:
+            alts = [_best(_needed(b)) for b in av[1]]
+            if all(a is not None for a in alts):
+                out.append(frozenset().union(*alts))
+        elif (op in (C.MAX_REPEAT, C.MIN_REPEAT) or op is getattr(C, "POSSESSIVE_REPEAT", None)) and av[0] >= 1:
+            out += _needed(av[2])
+    if run:
+        out.append(frozenset(["".join(run)]))
+    return out
+
+
+def _rank(needles: frozenset[str]) -> tuple[int, int]:
+    return (min(map(len, needles)), -len(needles))
+
+
+def _best(sets: list[frozenset[str]]) -> Optional[frozenset[str]]:
+    return max(sets, key=_rank) if sets else None
+
+
+def needed_literals(pattern: str, flags: int = re.IGNORECASE, most: int = 3) -> Optional[tuple[tuple[str, ...], ...]]:
+    """Up to ``most`` sets of lowered strings such that, wherever ``pattern`` matches,
+    the lowered text holds a string of each set (for texts read exactly, see
+    :func:`text_info`); None if the pattern needs no literal text."""
+    sets = sorted(set(_needed(P.parse(pattern, flags))), key=_rank, reverse=True)[:most]
+    return tuple(tuple(sorted(n, key=len, reverse=True)) for n in sets) or None
+
+
+def may_match(needles: Optional[tuple[tuple[str, ...], ...]], text: str) -> bool:
+    """False only when ``text`` (read exactly) lacks every string of one of the
+    ``needles`` sets, so an expression needing them cannot match in it."""
+    if needles is None:
+        return True
+    exact, low = text_info(text)
+    if not exact:
+        return True
+    for alternatives in needles:
+        for n in alternatives:
+            if n in low:
+                break
+        else:
+            return False
+    return True
+
+
 def word_starts(text: str, punctuation: bool = True) -> list[int]:
     """Positions where a rule match may start: word starts (and punctuation marks)."""
     return [m.start() for m in (_SCAN if punctuation else _WORDS).finditer(text)]

@@ -165,3 +165,53 @@ def test_findings_walk_equals_two_character_dispatch(nlp, monkeypatch, text, cas
         m.setattr(scan, "text_info", lambda t: (False, t.lower() if len(t.lower()) == len(t) else None))
         slow = outcome(lambda: matcher.match(text, sents))
     assert fast == slow
+
+
+level_texts = st.lists(st.sampled_from(list("LlSsTtDdCc0123456789 -/\n\t,.aoI\\=") + [
+    "\u2013", "\u2014", "at", "to", " on ", " over ", "L5", "S1", "SI", "T12", "D12", "L45", "disc", "mid"] + ODD + PLAIN),
+    max_size=25).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=level_texts)
+def test_level_mention_expression_as_written(text):
+    from spinecontext.nlp.levels import MENTION, MENTION_AS_WRITTEN
+
+    def spans(rx):
+        return [(m.span(), m.groupdict(), m.lastgroup) for m in rx.finditer(text)]
+
+    assert spans(MENTION) == spans(MENTION_AS_WRITTEN)
+
+
+def test_needed_literals():
+    assert scan.needed_literals(r"\bdisc\s+bulge") == (("bulge",), ("disc",))
+    assert scan.needed_literals(r"\b(?:disc|disk)s?\s+(?:bulge|protrusion)\b") == (
+        ("protrusion", "bulge"), ("dis",))  # the parser keeps "dis" + [ck]
+    assert scan.needed_literals(r"\w+|x") is None
+    assert not scan.may_match(scan.needed_literals("sacrum|coccyx"), "L4-5 disc")
+    assert scan.may_match(scan.needed_literals("sacrum|coccyx"), "the SACRUM")
+    assert scan.may_match(scan.needed_literals("sacrum"), "the \u017facrum")  # not read exactly: searched
+
+
+def expressions(nlp):
+    f = nlp.get_pipe("spinecontext_findings")
+    lv = nlp.get_pipe("spinecontext_levels")
+    out = [lv.named, lv.ordinal] + [v for vs in f.vetoes.values() for v in vs] + list(f.report_has.values())
+    return out + [re.compile(p, re.IGNORECASE) for p in f.plain.patterns + f.cond.patterns]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=texts, case=st.sampled_from(["same", "upper"]))
+def test_needed_literals_are_needed(nlp, text, case):
+    text = text.upper() if case == "upper" else text
+    for rx in expressions(nlp):
+        if rx.search(text):
+            assert scan.may_match(scan.needed_literals(rx.pattern, rx.flags), text), rx.pattern
+
+
+def test_needed_literals_are_needed_in_the_corpora(nlp, corpus_texts):
+    for rx in expressions(nlp):
+        needs = scan.needed_literals(rx.pattern, rx.flags)
+        for text in corpus_texts:
+            if rx.search(text):
+                assert scan.may_match(needs, text), rx.pattern
