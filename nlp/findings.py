@@ -19,6 +19,7 @@ exam title, are dropped: spinecontext is about the lumbar spine.
 
 import re
 from bisect import bisect_left, bisect_right
+from itertools import compress
 from pathlib import Path
 from typing import Optional
 
@@ -29,6 +30,7 @@ from . import extensions as ext
 from . import rules
 from .base import RuleComponent, doc_text, doc_word_starts, sentence_index, set_finding_spans
 from .levels import Spine
+from . import scan
 from .scan import FINE, Scanner, text_info, word_starts
 
 #: Words allowed between a finding and the level group that follows it for
@@ -46,8 +48,6 @@ NOT_LUMBAR = {"cervical", "other"}
 _UNSEEN = object()  # a key whose alternation is not compiled yet
 
 
-def _none(key: str) -> None:
-    return None
 
 
 class FindingMatcher(RuleComponent):
@@ -64,8 +64,11 @@ class FindingMatcher(RuleComponent):
         plain: list[str] = []
         cond: list[str] = []
         self.plain_specs: list[tuple[str, rules.PatternSpec]] = []
-        self.cond_specs: list[tuple[str, rules.PatternSpec, Optional[re.Pattern], Optional[re.Pattern]]] = []
+        self.cond_specs: list[tuple[str, rules.PatternSpec, Optional[Scanner], Optional[Scanner]]] = []
+        #: per conditional pattern, the words its preceded_by and sentence_has need (scan.needed_literals)
+        self.cond_needs: list[tuple] = []
         self.report_has: dict[int, re.Pattern] = {}
+        self.report_needs: dict[int, Optional[tuple]] = {}
         for rule in self.rules.values():
             where = f"findings/{rule.id}"
             for spec in rule.patterns:
@@ -73,21 +76,30 @@ class FindingMatcher(RuleComponent):
                 if spec.conditional:
                     cond.append(rx)
                     if spec.report_has:
-                        self.report_has[len(self.cond_specs)] = rules.compile_rx(spec.report_has, directory, where)
-                    self.cond_specs.append((
-                        rule.id, spec,
-                        self._scanner(spec.preceded_by, directory, where) if spec.preceded_by else None,
-                        self._scanner(spec.sentence_has, directory, where) if spec.sentence_has else None,
-                    ))
+                        rx_has = self.report_has[len(self.cond_specs)] = rules.compile_rx(spec.report_has, directory, where)
+                        self.report_needs[len(self.cond_specs)] = scan.needed_literals(rx_has.pattern, rules.FLAGS)
+                    before = self._scanner(spec.preceded_by, directory, where) if spec.preceded_by else None
+                    has = self._scanner(spec.sentence_has, directory, where) if spec.sentence_has else None
+                    self.cond_specs.append((rule.id, spec, before, has))
+                    self.cond_needs.append(tuple(
+                        scan.needed_literals(sc.patterns[0], rules.FLAGS) if sc is not None else None for sc in (before, has)))
                 else:
                     plain.append(rx)
                     self.plain_specs.append((rule.id, spec))
         self.plain = Scanner(plain, rules.FLAGS, "p") if plain else None
         self.cond = Scanner(cond, rules.FLAGS, "c") if cond else None
+        self._pairs = scan.Keys(self._pair)
         self.vetoes = {
             r.id: [rules.compile_rx(v, directory, f"findings/{r.id}/veto") for v in r.veto]
             for r in self.rules.values() if r.veto
         }
+        self.veto_needs = {fid: [scan.needed_literals(v.pattern, rules.FLAGS) for v in vs] for fid, vs in self.vetoes.items()}
+
+    def _pair(self, key: str) -> Optional[tuple]:
+        """(plain alternation, conditional alternation) to try at a fine key, None if neither."""
+        prx = self.plain.compiled_fine(key) if self.plain is not None else None
+        crx = self.cond.compiled_fine(key) if self.cond is not None else None
+        return None if prx is None and crx is None else (prx, crx)
 
     @staticmethod
     def _scanner(regex: str, directory: Path, where: str) -> Scanner:
@@ -103,44 +115,53 @@ class FindingMatcher(RuleComponent):
         end = len(text)
         next_plain = next_cond = 0
         conditional: list[re.Match] = []
-        # low is None when a few characters change length when lowered
         exact, low = text_info(text)
-        no_rules: dict = {}
         if exact:
-            # finer dispatch on the next FINE characters (scan.text_info): same matches
-            width = FINE
-            plain_get = plain._by_fine.get if plain is not None else no_rules.get
-            cond_get = cond._by_fine.get if cond is not None else no_rules.get
-            plain_new = plain.compiled_fine if plain is not None else _none
-            cond_new = cond.compiled_fine if cond is not None else _none
-        else:
-            width = 2
-            plain_get = plain._by_key.get if plain is not None else no_rules.get
-            cond_get = cond._by_key.get if cond is not None else no_rules.get
-            plain_new = plain.compiled_for if plain is not None else _none
-            cond_new = cond.compiled_for if cond is not None else _none
-        # One walk over the word starts serves both passes.
-        for p in starts:
-            key = low[p:p + width] if low is not None else text[p:p + 2].lower()
-            if p >= next_plain:
-                rx = plain_get(key, _UNSEEN)
-                if rx is _UNSEEN:
-                    rx = plain_new(key)
-                if rx is not None:
-                    m = rx.match(text, p, end)
+            # finer dispatch on the next FINE characters (scan.text_info): the same
+            # matches. Every key is looked up at C speed; only the starts where an
+            # expression of either pass may begin are walked.
+            pairs = list(map(self._pairs.__getitem__, [low[p:p + FINE] for p in starts]))
+            for i in compress(range(len(pairs)), pairs):
+                p = starts[i]
+                prx, crx = pairs[i]
+                if prx is not None and p >= next_plain:
+                    m = prx.match(text, p, end)
                     if m is not None:
                         fid, spec = self.plain_specs[int(m.lastgroup[1:])]
                         found.append(self._mention(fid, spec, m))
                         next_plain = max(m.end(), p + 1)
-            if p >= next_cond:
-                rx = cond_get(key, _UNSEEN)
-                if rx is _UNSEEN:
-                    rx = cond_new(key)
-                if rx is not None:
-                    m = rx.match(text, p, end)
+                if crx is not None and p >= next_cond:
+                    m = crx.match(text, p, end)
                     if m is not None:
                         conditional.append(m)
                         next_cond = max(m.end(), p + 1)
+        else:
+            no_rules: dict = {}
+            plain_get = plain._by_key.get if plain is not None else no_rules.get
+            cond_get = cond._by_key.get if cond is not None else no_rules.get
+            # One walk over the word starts serves both passes; low is None when a
+            # few characters change length when lowered.
+            for p in starts:
+                key = low[p:p + 2] if low is not None else text[p:p + 2].lower()
+                if p >= next_plain:
+                    rx = plain_get(key, _UNSEEN)
+                    if rx is _UNSEEN:
+                        rx = plain.compiled_for(key) if plain is not None else None
+                    if rx is not None:
+                        m = rx.match(text, p, end)
+                        if m is not None:
+                            fid, spec = self.plain_specs[int(m.lastgroup[1:])]
+                            found.append(self._mention(fid, spec, m))
+                            next_plain = max(m.end(), p + 1)
+                if p >= next_cond:
+                    rx = cond_get(key, _UNSEEN)
+                    if rx is _UNSEEN:
+                        rx = cond.compiled_for(key) if cond is not None else None
+                    if rx is not None:
+                        m = rx.match(text, p, end)
+                        if m is not None:
+                            conditional.append(m)
+                            next_cond = max(m.end(), p + 1)
         if conditional:
             taken: dict[str, list[tuple[int, int]]] = {}
             for f in found:  # plain mentions, already in start order
@@ -158,19 +179,25 @@ class FindingMatcher(RuleComponent):
                 fid, spec, before, has = self.cond_specs[idx]
                 if idx in self.report_has:
                     if idx not in report_cache:  # searched once per report
-                        report_cache[idx] = self.report_has[idx].search(text) is not None
+                        report_cache[idx] = (scan.may_match(self.report_needs[idx], text)
+                                             and self.report_has[idx].search(text) is not None)
                     if not report_cache[idx]:
                         continue
                 si = sentence_index(sents, m.start()) if sents else 0
                 s0, s1 = sents[si] if sents else (0, len(text))
-                if before is not None and next(
-                    before.finditer(text, max(s0, m.start() - spec.within), m.start(), starts=starts_for(before)), None
-                ) is None:
-                    continue
+                # a condition whose words are not there is not searched (scan.may_match_in)
+                before_needs, has_needs = self.cond_needs[idx]
+                if before is not None:
+                    lo = max(s0, m.start() - spec.within)
+                    if not scan.may_match_in(before_needs, text, lo, m.start()) or next(
+                        before.finditer(text, lo, m.start(), starts=starts_for(before)), None
+                    ) is None:
+                        continue
                 if has is not None:
                     key = (idx, si)
                     if key not in has_cache:
-                        has_cache[key] = next(has.finditer(text, s0, s1, starts=starts_for(has)), None) is not None
+                        has_cache[key] = scan.may_match_in(has_needs, text, s0, s1) and next(
+                            has.finditer(text, s0, s1, starts=starts_for(has)), None) is not None
                     if not has_cache[key]:
                         continue
                 if _overlaps(taken.get(fid, ()), m.start(), m.end()):
@@ -182,8 +209,10 @@ class FindingMatcher(RuleComponent):
             for f in found:
                 fid = f["finding"]
                 if fid in self.vetoes:
-                    if fid not in veto_spans:  # each veto expression runs once per report
-                        veto_spans[fid] = sorted((vm.start(), vm.end()) for v in self.vetoes[fid] for vm in v.finditer(text))
+                    if fid not in veto_spans:  # each veto expression runs once per report, if its words are there
+                        veto_spans[fid] = sorted(
+                            (vm.start(), vm.end()) for v, needs in zip(self.vetoes[fid], self.veto_needs[fid])
+                            if scan.may_match(needs, text) for vm in v.finditer(text))
                     if _overlaps(veto_spans[fid], f["start"], f["end"]):
                         continue
                 kept.append(f)

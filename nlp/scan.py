@@ -18,6 +18,7 @@ match there either, so the result is the same, with fewer expressions tried.
 
 import re
 from bisect import bisect_left
+from itertools import compress
 from operator import itemgetter
 from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser as P  # type: ignore[attr-defined]
@@ -30,7 +31,6 @@ MAX_PREFIXES = 4000
 MAX_FINE_KEYS = 50_000  # finer dispatch keys remembered per scanner (then forgotten and recomputed)
 _SCAN = re.compile(r"\b\w|[^\w\s]")
 _WORDS = re.compile(r"\b\w")
-_UNSEEN = object()
 
 
 class _TooMany(Exception):
@@ -226,6 +226,23 @@ def text_info(text: str) -> tuple[bool, Optional[str]]:
     return exact, low
 
 
+class Keys(dict):
+    """Dispatch keys and what they give, computed on first sight by ``make`` and
+    forgotten all at once past ``MAX_FINE_KEYS`` (keys are words' first letters:
+    a long stream of reports keeps meeting new ones)."""
+
+    def __init__(self, make) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: str):
+        value = self.make(key)
+        if len(self) >= MAX_FINE_KEYS:
+            self.clear()
+        self[key] = value
+        return value
+
+
 def _fits(starts: Optional[frozenset[str]], key: str) -> bool:
     if starts is None:
         return True
@@ -254,7 +271,7 @@ class Scanner:
         #: finer dispatch, for texts read exactly (see :func:`text_info`)
         fine = [fine_prefixes(p, flags, t) for p, t in zip(patterns, parsed)]
         self._fit = [None if f is None else _Fit(f) for f in fine]
-        self._by_fine: dict[str, Optional[re.Pattern]] = {}
+        self._by_fine = Keys(self._compile_fine)
         #: True when every expression starts with a letter or digit, so only
         #: word starts need to be tried (see :func:`word_starts`).
         self.words_only = all(
@@ -279,18 +296,16 @@ class Scanner:
     def compiled_fine(self, key: str) -> Optional[re.Pattern]:
         """The alternation to try where a text read exactly (:func:`text_info`) starts
         with ``key``, its next ``FINE`` characters lowered (fewer at the end of the text)."""
+        return self._by_fine[key]
+
+    def _compile_fine(self, key: str) -> Optional[re.Pattern]:
         if len(key) < FINE:
-            rx = self.compiled_for(key[:K])
-        else:
-            k2 = key[:K]
-            if k2 not in self._idx:
-                self._compile(k2)
-            fit = self._fit
-            rx = self._alternation(tuple(i for i in self._idx[k2] if fit[i] is None or fit[i](key)))
-        if len(self._by_fine) >= MAX_FINE_KEYS:
-            self._by_fine.clear()
-        self._by_fine[key] = rx
-        return rx
+            return self.compiled_for(key[:K])
+        k2 = key[:K]
+        if k2 not in self._idx:
+            self._compile(k2)
+        fit = self._fit
+        return self._alternation(tuple(i for i in self._idx[k2] if fit[i] is None or fit[i](key)))
 
     def compiled_for(self, key: str) -> Optional[re.Pattern]:
         """The alternation to try where the text starts with ``key`` (lower case), or None."""
@@ -335,7 +350,21 @@ class Scanner:
 
 
     def _finditer_fine(self, text: str, low: str, pos: int, end: int, starts: list[int]) -> Iterator[re.Match]:
-        get = self._by_fine.get
+        if pos == 0 and end == len(text):
+            # the whole text: look every key up at C speed, then walk only the
+            # starts where some expression may begin
+            rxs = list(map(self._by_fine.__getitem__, [low[p:p + FINE] for p in starts]))
+            nxt = 0
+            for i in compress(range(len(rxs)), rxs):
+                p = starts[i]
+                if p < nxt:
+                    continue
+                hit = rxs[i].match(text, p, end)
+                if hit is not None:
+                    yield hit
+                    nxt = hit.end() if hit.end() > p else p + 1
+            return
+        get = self._by_fine.__getitem__
         nxt = pos
         for i in range(bisect_left(starts, pos), len(starts)):
             p = starts[i]
@@ -343,10 +372,7 @@ class Scanner:
                 continue
             if p >= end:
                 return
-            key = low[p:p + FINE]
-            rx = get(key, _UNSEEN)
-            if rx is _UNSEEN:
-                rx = self.compiled_fine(key)
+            rx = get(low[p:p + FINE])
             if rx is None:
                 continue
             hit = rx.match(text, p, end)
@@ -411,6 +437,22 @@ def may_match(needles: Optional[tuple[tuple[str, ...], ...]], text: str) -> bool
     for alternatives in needles:
         for n in alternatives:
             if n in low:
+                break
+        else:
+            return False
+    return True
+
+
+def may_match_in(needles: Optional[tuple[tuple[str, ...], ...]], text: str, pos: int, endpos: int) -> bool:
+    """:func:`may_match` for a match inside ``text[pos:endpos]``."""
+    if needles is None:
+        return True
+    exact, low = text_info(text)
+    if not exact:
+        return True
+    for alternatives in needles:
+        for n in alternatives:
+            if low.find(n, pos, endpos) != -1:
                 break
         else:
             return False
