@@ -31,7 +31,7 @@ from . import rules
 from .base import RuleComponent, doc_text, doc_word_starts, sentence_index, set_finding_spans
 from .levels import Spine
 from . import scan
-from .scan import FINE, Scanner, text_info, word_starts
+from .scan import Scanner, text_info, word_starts
 
 #: Words allowed between a finding and the level group that follows it for
 #: that group to be "right after" the finding.
@@ -120,7 +120,7 @@ class FindingMatcher(RuleComponent):
             # finer dispatch on the next FINE characters (scan.text_info): the same
             # matches. Every key is looked up at C speed; only the starts where an
             # expression of either pass may begin are walked.
-            pairs = list(map(self._pairs.__getitem__, [low[p:p + FINE] for p in starts]))
+            pairs = list(map(self._pairs.__getitem__, scan.fine_keys(low, starts)))
             for i in compress(range(len(pairs)), pairs):
                 p = starts[i]
                 prx, crx = pairs[i]

@@ -353,7 +353,7 @@ class Scanner:
         if pos == 0 and end == len(text):
             # the whole text: look every key up at C speed, then walk only the
             # starts where some expression may begin
-            rxs = list(map(self._by_fine.__getitem__, [low[p:p + FINE] for p in starts]))
+            rxs = list(map(self._by_fine.__getitem__, fine_keys(low, starts)))
             nxt = 0
             for i in compress(range(len(rxs)), rxs):
                 p = starts[i]
@@ -459,6 +459,39 @@ def may_match_in(needles: Optional[tuple[tuple[str, ...], ...]], text: str, pos:
     return True
 
 
+_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_last_starts: tuple = (None, None)  # (text, its word starts and punctuation marks)
+
+
 def word_starts(text: str, punctuation: bool = True) -> list[int]:
-    """Positions where a rule match may start: word starts (and punctuation marks)."""
-    return [m.start() for m in (_SCAN if punctuation else _WORDS).finditer(text)]
+    """Positions where a rule match may start: word starts (and punctuation marks).
+
+    The word starts alone are taken from the last text's list with punctuation
+    when there is one (a start there is a word start exactly when its character
+    is a word character: ``\\w`` is ``str.isalnum()`` or "_").
+    """
+    global _last_starts
+    if punctuation:
+        out = [m.start() for m in _SCAN.finditer(text)]
+        _last_starts = (text, out)
+        return out
+    last_text, both = _last_starts
+    if last_text is text:
+        word = _ASCII_WORD
+        return [p for p in both if text[p] in word or text[p] > "\x7f" and text[p].isalnum()]
+    return [m.start() for m in _WORDS.finditer(text)]
+
+
+_last_keys: list = [(None, None, None), (None, None, None)]  # (lowered text, starts, keys), two lists a text
+
+
+def fine_keys(low: str, starts: list[int]) -> list[str]:
+    """``low[p:p + FINE]`` for each start ``p``; the answers for the last two lists of
+    starts are kept (by identity), as several components walk the same ones."""
+    for entry in _last_keys:
+        if entry[1] is starts and entry[0] is low:
+            return entry[2]
+    keys = [low[p:p + FINE] for p in starts]
+    _last_keys[1] = _last_keys[0]
+    _last_keys[0] = (low, starts, keys)
+    return keys

@@ -17,6 +17,7 @@ from spacy.tokens import Doc
 from . import extensions as ext
 from . import rules
 from .base import RuleComponent, doc_text
+from .scan import may_match_in, needed_literals
 
 LINE = re.compile(r"[^\n]*")
 #: Section kinds that end after their first line of text.
@@ -38,6 +39,7 @@ class SectionSplitter(RuleComponent):
         self.not_title = re.compile(reg.not_title, rules.FLAGS)
         self.regions = [(r.region, re.compile(r.pattern, rules.FLAGS)) for r in reg.patterns]
         self.any_region = re.compile("|".join(f"(?:{r.pattern})" for r in reg.patterns), rules.FLAGS)
+        self.region_needs = needed_literals(self.any_region.pattern, rules.FLAGS)
         # quick test: can this line be a header or title at all?
         self.any_header = re.compile(
             "|".join(f"(?:{h.pattern})" for h in data.headers), rules.FLAGS
@@ -105,7 +107,8 @@ class SectionSplitter(RuleComponent):
                 rest = line[new["header_end"] - start:].strip(" \t:-")
                 short_left = (0 if rest else 1) if new["kind"] in SHORT_KINDS else -1
             if new is None or new["kind"] == "findings" and new["header_end"] == start:
-                r = self.region_of(line)
+                # a line without any word a region pattern needs names no region
+                r = self.region_of(line) if may_match_in(self.region_needs, text, start, m.end()) else None
                 if r is not None:
                     inline = ":" in line and line.partition(":")[2].strip(" \t-")
                     revert_to = (region,) if inline and r != "lumbar" else None
