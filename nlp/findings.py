@@ -94,6 +94,10 @@ class FindingMatcher(RuleComponent):
             for r in self.rules.values() if r.veto
         }
         self.veto_needs = {fid: [scan.needed_literals(v.pattern, rules.FLAGS) for v in vs] for fid, vs in self.vetoes.items()}
+        # vetoes that match only at word starts are walked like the findings in
+        # texts read exactly (the same matches as finditer, see scan.word_scanner)
+        self.veto_scanners = {fid: [scan.word_scanner(v.pattern, rules.FLAGS) for v in vs]
+                              for fid, vs in self.vetoes.items()}
 
     def _pair(self, key: str) -> Optional[tuple]:
         """(plain alternation, conditional alternation) to try at a fine key, None if neither."""
@@ -205,14 +209,23 @@ class FindingMatcher(RuleComponent):
                 found.append(self._mention(fid, spec, m))
         if self.vetoes:
             veto_spans: dict[str, list[tuple[int, int]]] = {}
+            words: Optional[list[int]] = None
             kept = []
             for f in found:
                 fid = f["finding"]
                 if fid in self.vetoes:
                     if fid not in veto_spans:  # each veto expression runs once per report, if its words are there
-                        veto_spans[fid] = sorted(
-                            (vm.start(), vm.end()) for v, needs in zip(self.vetoes[fid], self.veto_needs[fid])
-                            if scan.may_match(needs, text) for vm in v.finditer(text))
+                        spans = []
+                        for v, needs, vscan in zip(self.vetoes[fid], self.veto_needs[fid], self.veto_scanners[fid]):
+                            if not scan.may_match(needs, text):
+                                continue
+                            if exact and vscan is not None:
+                                if words is None:
+                                    words = doc_word_starts(doc, False) if doc is not None else word_starts(text, False)
+                                spans += [(vm.start(), vm.end()) for vm in vscan.finditer(text, starts=words)]
+                            else:
+                                spans += [(vm.start(), vm.end()) for vm in v.finditer(text)]
+                        veto_spans[fid] = sorted(spans)
                     if _overlaps(veto_spans[fid], f["start"], f["end"]):
                         continue
                 kept.append(f)

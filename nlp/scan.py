@@ -24,6 +24,8 @@ from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser as P  # type: ignore[attr-defined]
 from typing import Iterator, Optional
 
+import numpy
+
 K = 2  # characters of look-ahead used for dispatch
 FINE = 5  # characters of look-ahead used for dispatch in texts read exactly (see text_info)
 WILD = "\x00"  # "any character" inside a computed prefix
@@ -418,15 +420,26 @@ def _best(sets: list[frozenset[str]]) -> Optional[frozenset[str]]:
     return max(sets, key=_rank) if sets else None
 
 
-def needed_literals(pattern: str, flags: int = re.IGNORECASE, most: int = 3) -> Optional[tuple[tuple[str, ...], ...]]:
+class Needles(tuple):
+    """Sets of strings (a tuple of tuples) a text must hold one of each; for windows
+    (:func:`may_match_in`) a set of more than three strings is also compiled into one
+    expression, searched at once."""
+
+    def __new__(cls, sets):
+        self = super().__new__(cls, sets)
+        self.checks = tuple(alts if len(alts) <= 3 else re.compile("|".join(map(re.escape, alts))) for alts in self)
+        return self
+
+
+def needed_literals(pattern: str, flags: int = re.IGNORECASE, most: int = 3) -> Optional[Needles]:
     """Up to ``most`` sets of lowered strings such that, wherever ``pattern`` matches,
     the lowered text holds a string of each set (for texts read exactly, see
     :func:`text_info`); None if the pattern needs no literal text."""
     sets = sorted(set(_needed(P.parse(pattern, flags))), key=_rank, reverse=True)[:most]
-    return tuple(tuple(sorted(n, key=len, reverse=True)) for n in sets) or None
+    return Needles(tuple(sorted(n, key=len, reverse=True)) for n in sets) if sets else None
 
 
-def may_match(needles: Optional[tuple[tuple[str, ...], ...]], text: str) -> bool:
+def may_match(needles: Optional[Needles], text: str) -> bool:
     """False only when ``text`` (read exactly) lacks every string of one of the
     ``needles`` sets, so an expression needing them cannot match in it."""
     if needles is None:
@@ -443,39 +456,91 @@ def may_match(needles: Optional[tuple[tuple[str, ...], ...]], text: str) -> bool
     return True
 
 
-def may_match_in(needles: Optional[tuple[tuple[str, ...], ...]], text: str, pos: int, endpos: int) -> bool:
+def may_match_in(needles: Optional[Needles], text: str, pos: int, endpos: int) -> bool:
     """:func:`may_match` for a match inside ``text[pos:endpos]``."""
     if needles is None:
         return True
     exact, low = text_info(text)
     if not exact:
         return True
-    for alternatives in needles:
-        for n in alternatives:
-            if low.find(n, pos, endpos) != -1:
-                break
-        else:
+    for check in needles.checks:
+        if type(check) is tuple:
+            for n in check:
+                if low.find(n, pos, endpos) != -1:
+                    break
+            else:
+                return False
+        elif check.search(low, pos, endpos) is None:
             return False
     return True
 
 
+def _starts_at_boundary(items) -> bool:
+    """Does every match of the parsed ``items`` begin with ``\\b``?"""
+    if not items:
+        return False
+    op, av = items[0]
+    if op is C.AT:
+        return av is C.AT_BOUNDARY
+    if op is C.SUBPATTERN:
+        return _starts_at_boundary(av[-1])
+    if op is C.BRANCH:
+        return all(_starts_at_boundary(b) for b in av[1])
+    return False
+
+
+def word_scanner(pattern: str, flags: int = re.IGNORECASE) -> Optional["Scanner"]:
+    """A :class:`Scanner` of ``pattern`` alone whose matches in a text read exactly
+    (:func:`text_info`) are those of ``re.finditer``: when every match starts with
+    ``\\b`` and a letter or digit (so at a word start) and none is empty. None otherwise."""
+    parsed = P.parse(pattern, flags)
+    if not _starts_at_boundary(parsed) or parsed.getwidth()[0] == 0:
+        return None
+    scanner = Scanner([pattern], flags)
+    return scanner if scanner.words_only else None
+
+
 _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-_last_starts: tuple = (None, None)  # (text, its word starts and punctuation marks)
+#: For each ASCII code: is it a word character (``\\w``), a mark (neither ``\\w`` nor ``\\s``)?
+_IS_WORD = numpy.array([_WORDS.match(chr(c)) is not None for c in range(128)], dtype=bool)
+_IS_MARK = numpy.array([re.match(r"[^\w\s]", chr(c)) is not None for c in range(128)], dtype=bool)
+_last_starts: tuple = (None, None, None)  # (text, its word starts and marks, its word starts)
+
+
+def _ascii_starts(text: str) -> tuple[list[int], list[int]]:
+    """(word starts and marks, word starts) of an ASCII text, by table look-ups over its bytes."""
+    if not text:
+        return [], []
+    codes = numpy.frombuffer(text.encode("ascii"), dtype=numpy.uint8)
+    word = _IS_WORD[codes]
+    first = numpy.empty(len(codes), dtype=bool)
+    first[0] = word[0]
+    numpy.greater(word[1:], word[:-1], out=first[1:])  # a word character after a non-word one
+    return numpy.flatnonzero(first | _IS_MARK[codes]).tolist(), numpy.flatnonzero(first).tolist()
 
 
 def word_starts(text: str, punctuation: bool = True) -> list[int]:
-    """Positions where a rule match may start: word starts (and punctuation marks).
+    """Positions where a rule match may start: word starts (and punctuation marks),
+    the starts of the matches of ``\\b\\w|[^\\w\\s]`` (or ``\\b\\w``).
 
-    The word starts alone are taken from the last text's list with punctuation
-    when there is one (a start there is a word start exactly when its character
-    is a word character: ``\\w`` is ``str.isalnum()`` or "_").
+    ASCII texts are read by table look-ups over their bytes (both lists at once;
+    the last text's lists are kept, by identity). Otherwise the word starts alone
+    are taken from the last text's list with punctuation when there is one (a
+    start there is a word start exactly when its character is a word character:
+    ``\\w`` is ``str.isalnum()`` or "_").
     """
     global _last_starts
+    last_text, both, words = _last_starts
+    if last_text is text and (punctuation or words is not None):
+        return both if punctuation else words
+    if text.isascii():
+        both, words = _ascii_starts(text)
+        _last_starts = (text, both, words)
+        return both if punctuation else words
     if punctuation:
         out = [m.start() for m in _SCAN.finditer(text)]
-        _last_starts = (text, out)
+        _last_starts = (text, out, None)
         return out
-    last_text, both = _last_starts
     if last_text is text:
         word = _ASCII_WORD
         return [p for p in both if text[p] in word or text[p] > "\x7f" and text[p].isalnum()]

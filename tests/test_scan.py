@@ -217,3 +217,44 @@ def test_needed_literals_are_needed_in_the_corpora(nlp, corpus_texts):
         for text in corpus_texts:
             if rx.search(text):
                 assert scan.may_match(needs, text), rx.pattern
+
+
+def test_needles_of_many_words_are_searched_at_once():
+    needs = scan.needed_literals(r"\b(?:compress\w*|abutt\w*|indent\w*|efface\w*|contact\w*)")
+    assert len(needs) == 1 and not isinstance(needs.checks[0], tuple)
+    assert scan.may_match(needs, "the root is ABUTTED")
+    assert not scan.may_match(needs, "the root is free")
+    text = "abutting the root. free"
+    assert scan.may_match_in(needs, text, 0, 10) and not scan.may_match_in(needs, text, 3, 23)
+
+
+def test_word_scanner_only_for_word_start_expressions():
+    assert scan.word_scanner(r"\bdisc\s+bulge") is not None
+    assert scan.word_scanner(r"\b(?:a|b)x|\bcd") is not None
+    assert scan.word_scanner(r"disc") is None          # may match inside a word
+    assert scan.word_scanner(r"\b-x") is None           # starts with punctuation
+    assert scan.word_scanner(r"\b\w*") is None          # may be empty
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=texts, case=st.sampled_from(["same", "upper"]))
+def test_word_scanners_find_what_finditer_finds(nlp, text, case):
+    text = text.upper() if case == "upper" else text
+    f = nlp.get_pipe("spinecontext_findings")
+    lv = nlp.get_pipe("spinecontext_levels")
+    exprs = [v for vs in f.vetoes.values() for v in vs] + [lv.named]
+    for rx in exprs:
+        sc = scan.word_scanner(rx.pattern, rx.flags)
+        if sc is not None and text_info(text)[0]:
+            got = [m.span() for m in sc.finditer(text, starts=word_starts(text, False))]
+            assert got == [m.span() for m in rx.finditer(text)], rx.pattern
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_word_starts_of_ascii_texts_equal_their_definition(text):
+    words = [m.start() for m in re.finditer(r"\b\w", text)]
+    both = [m.start() for m in re.finditer(r"\b\w|[^\w\s]", text)]
+    assert word_starts(text, punctuation=False) == words
+    assert word_starts(text) == both
+    assert word_starts(text + "") == both
