@@ -59,7 +59,10 @@ class FindingMatcher(RuleComponent):
         self.spine = Spine(levels)
         self.not_under_header = re.compile(levels.not_under_header, rules.FLAGS)
         self.same_level = re.compile(levels.same_level_as_before, rules.FLAGS)
+        self.not_under_header_needs = scan.needed_literals(self.not_under_header.pattern, rules.FLAGS)
+        self.same_level_needs = scan.needed_literals(self.same_level.pattern, rules.FLAGS)
         self.everywhere = re.compile(levels.everywhere, rules.FLAGS)
+        self.everywhere_needs = scan.needed_literals(self.everywhere.pattern, rules.FLAGS)
         self.also_at = re.compile(levels.also_at, rules.FLAGS) if levels.also_at else None
         plain: list[str] = []
         cond: list[str] = []
@@ -246,7 +249,8 @@ class FindingMatcher(RuleComponent):
         s0, s1 = index.sents[si]
         fs, fe = f["start"], f["end"]
         chosen: Optional[dict] = None
-        if self.everywhere.search(text, fe, min(s1, fe + 24)):
+        if scan.may_match_in(self.everywhere_needs, text, fe, min(s1, fe + 24)) and self.everywhere.search(
+                text, fe, min(s1, fe + 24)):
             return []  # "desiccation throughout the lumbar spine": no single level
         cands, starts = index.in_sentence(si, rule.level_kind)
         if cands:
@@ -278,14 +282,15 @@ class FindingMatcher(RuleComponent):
                 chosen = before
             elif after is not None:
                 chosen = after
-        if (chosen is not None and rule.level_kind == "disc" and not any(Spine.is_disc(lv) for lv in chosen["levels"])
-                and not index.sentence_has(self.not_under_header, si)):
+        if (chosen is not None and rule.level_kind == "disc" and not any("-" in lv for lv in chosen["levels"])
+                and not index.sentence_has(self.not_under_header, si, self.not_under_header_needs)):
             # a disc finding next to a lone vertebra ("left L5 hemilaminectomy and a
             # disc protrusion") under a disc-level header takes the header's level
+            # (Spine.is_disc: a disc level has a "-")
             header = index.header_over(fs)
-            if header is not None and any(Spine.is_disc(lv) for lv in header["levels"]):
+            if header is not None and any("-" in lv for lv in header["levels"]):
                 chosen = header
-        if chosen is None and not index.sentence_has(self.not_under_header, si):
+        if chosen is None and not index.sentence_has(self.not_under_header, si, self.not_under_header_needs):
             chosen = index.header_over(fs)
             if chosen is None:
                 g = index.last_group_before(s0, rule.level_kind, text.rfind("\n", 0, s0))
@@ -293,13 +298,13 @@ class FindingMatcher(RuleComponent):
                     gap = text[g["end"]:s0]
                     # "at this level" refers back within the paragraph; otherwise a
                     # sentence takes the level of the sentence before it on its line
-                    if "\n" not in gap or index.sentence_has(self.same_level, si) and not _BLANK.search(gap):
+                    if "\n" not in gap or index.sentence_has(self.same_level, si, self.same_level_needs) and not _BLANK.search(gap):
                         chosen = g
         if chosen is None:
             return []
         levels = chosen["levels"]
-        discs = [lv for lv in levels if Spine.is_disc(lv)]
-        bodies = [lv for lv in levels if not Spine.is_disc(lv)]
+        discs = [lv for lv in levels if "-" in lv]  # Spine.is_disc
+        bodies = [lv for lv in levels if "-" not in lv]
         if discs and bodies and rule.range_levels == "written":
             levels = bodies
         elif rule.level_kind == "disc" and discs:
@@ -417,12 +422,14 @@ class _LevelIndex:
                     return g
         return self.groups[i]
 
-    def sentence_has(self, rx: re.Pattern, si: int) -> bool:
+    def sentence_has(self, rx: re.Pattern, si: int, needs=None) -> bool:
+        """Does ``rx`` match in sentence ``si``? ``needs``: the words it needs (scan.needed_literals)."""
         key = (id(rx), si)
-        if key not in self._has:
+        has = self._has.get(key)
+        if has is None:
             s0, s1 = self.sents[si]
-            self._has[key] = rx.search(self.text, s0, s1) is not None
-        return self._has[key]
+            has = self._has[key] = scan.may_match_in(needs, self.text, s0, s1) and rx.search(self.text, s0, s1) is not None
+        return has
 
 
 @Language.factory(

@@ -18,6 +18,10 @@ from . import rules
 from .base import RuleComponent, drop_caches
 
 
+_RANK = {"present": 0, "possible": 1, "absent": 2, "historical": 3}
+_SEV_RANK = {None: 0, "mild": 1, "moderate": 2, "severe": 3}
+
+
 def join_levels(levels: list[str]) -> str:
     if len(levels) <= 1:
         return "".join(levels)
@@ -54,10 +58,16 @@ class NoteWriter(RuleComponent):
     def note(self, f: dict) -> str:
         """The note for one mention (or summary entry); the same inputs always give the same note."""
         fig = f.get("prevalence")
+        if fig:
+            r = fig.get("range")
+            # everything _write reads of the figure (a range has these four numbers)
+            fig_key = (fig["kind"], fig.get("percent"), fig.get("age"), fig.get("who"), fig.get("caveat"),
+                       None if r is None else (r.get("age_from"), r.get("percent_from"), r.get("age_to"),
+                                               r.get("percent_to")))
+        else:
+            fig_key = None
         key = (f["finding"], f.get("assertion", "present"), tuple(f.get("levels") or ()), f.get("severity"),
-               bool(f.get("attention")), None if not fig else
-               (fig["kind"], fig.get("percent"), fig.get("age"), fig.get("who"), fig.get("caveat"),
-                tuple(sorted((fig.get("range") or {}).items()))))
+               bool(f.get("attention")), fig_key)
         text = self._memo.get(key)
         if text is None:
             if len(self._memo) > 20_000:
@@ -130,25 +140,38 @@ class NoteWriter(RuleComponent):
         """One entry per finding: report-level assertion (present > possible > absent >
         historical), the levels and worst severity of the mentions with that
         assertion, and a note for the whole. In order of first mention."""
-        rank = {"present": 0, "possible": 1, "absent": 2, "historical": 3}
-        sev_rank = {None: 0, "mild": 1, "moderate": 2, "severe": 3}
+        rank = _RANK
+        sev_rank = _SEV_RANK
         by_id: dict[str, list[dict]] = {}
         for f in findings:
             by_id.setdefault(f["finding"], []).append(f)
         out = []
         for fid, mentions in by_id.items():
-            best = min(rank.get(m.get("assertion"), 9) for m in mentions)
-            chosen = [m for m in mentions if rank.get(m.get("assertion"), 9) == best]
-            levels: list[str] = []
-            for m in chosen:
-                levels += [lv for lv in m["levels"] if lv not in levels]
+            if len(mentions) == 1:
+                chosen = mentions
+            else:
+                best = min(rank.get(m.get("assertion"), 9) for m in mentions)
+                chosen = [m for m in mentions if rank.get(m.get("assertion"), 9) == best]
             first = chosen[0]
+            if len(chosen) == 1:
+                # one mention: its levels, severity, attention, figure (as the loop below gives)
+                levels = list(first["levels"])
+                severity = first.get("severity")
+                attention = bool(first.get("attention"))
+                prevalence = first["prevalence"] if first.get("prevalence") else None
+            else:
+                levels = []
+                for m in chosen:
+                    levels += [lv for lv in m["levels"] if lv not in levels]
+                severity = max((m.get("severity") for m in chosen), key=lambda v: sev_rank.get(v, 0))
+                attention = any(m.get("attention") for m in chosen)
+                prevalence = next((m["prevalence"] for m in chosen if m.get("prevalence")), None)
             entry = {
                 "finding": fid, "label": first["label"], "group": first["group"],
                 "assertion": first.get("assertion", "present"), "levels": levels,
-                "severity": max((m.get("severity") for m in chosen), key=lambda v: sev_rank.get(v, 0)),
-                "attention": any(m.get("attention") for m in chosen),
-                "prevalence": next((m["prevalence"] for m in chosen if m.get("prevalence")), None),
+                "severity": severity,
+                "attention": attention,
+                "prevalence": prevalence,
                 "mentions": [[m["start"], m["end"]] for m in mentions],
             }
             entry["note"] = self.note(entry)

@@ -1,0 +1,79 @@
+"""Faster code paths of the components give what the plain code gave (kept here as references)."""
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+
+def summary_reference(note, findings):
+    """NoteWriter.summary as first written (one entry per finding, in order of first mention)."""
+    rank = {"present": 0, "possible": 1, "absent": 2, "historical": 3}
+    sev_rank = {None: 0, "mild": 1, "moderate": 2, "severe": 3}
+    by_id = {}
+    for f in findings:
+        by_id.setdefault(f["finding"], []).append(f)
+    out = []
+    for fid, mentions in by_id.items():
+        best = min(rank.get(m.get("assertion"), 9) for m in mentions)
+        chosen = [m for m in mentions if rank.get(m.get("assertion"), 9) == best]
+        levels = []
+        for m in chosen:
+            levels += [lv for lv in m["levels"] if lv not in levels]
+        first = chosen[0]
+        entry = {
+            "finding": fid, "label": first["label"], "group": first["group"],
+            "assertion": first.get("assertion", "present"), "levels": levels,
+            "severity": max((m.get("severity") for m in chosen), key=lambda v: sev_rank.get(v, 0)),
+            "attention": any(m.get("attention") for m in chosen),
+            "prevalence": next((m["prevalence"] for m in chosen if m.get("prevalence")), None),
+            "mentions": [[m["start"], m["end"]] for m in mentions],
+        }
+        entry["note"] = note(entry)
+        out.append(entry)
+    return out
+
+
+FIGURES = [None, {"kind": "at_age", "percent": 60, "age": 50, "source": "s", "citation": "c", "caveat": None},
+           {"kind": "range", "percent": None, "age": None, "source": "s", "citation": "c", "caveat": "note",
+            "range": {"age_from": 20, "percent_from": 37, "age_to": 80, "percent_to": 96}},
+           {"kind": "outside", "percent": None, "age": 90, "source": "s", "citation": "c", "caveat": None}]
+
+mention = st.fixed_dictionaries({
+    "finding": st.sampled_from(["disc_bulge", "disc_protrusion", "fracture", "scoliosis"]),
+    "assertion": st.sampled_from(["present", "possible", "absent", "historical"]),
+    "levels": st.lists(st.sampled_from(["L4-L5", "L5-S1", "L3", "sacrum"]), max_size=3),
+    "severity": st.sampled_from([None, "mild", "moderate", "severe"]),
+    "attention": st.booleans(),
+    "prevalence": st.sampled_from(FIGURES),
+    "start": st.integers(0, 500), "end": st.integers(0, 500),
+    "label": st.just("a label"), "group": st.sampled_from(["common", "red_flag"]),
+})
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(findings=st.lists(mention, max_size=8))
+def test_summary_equals_reference(nlp, findings):
+    notes = nlp.get_pipe("spinecontext_notes")
+    assert notes.summary(findings) == summary_reference(notes._write, findings)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(f=mention)
+def test_memoised_note_equals_written_note(nlp, f):
+    notes = nlp.get_pipe("spinecontext_notes")
+    assert notes.note(f) == notes._write(f)
+
+
+hit = st.tuples(st.integers(0, 60), st.integers(0, 12),
+                st.sampled_from([("sev", "mild"), ("sev", "moderate"), ("sev", "severe"), ("side", "left"),
+                                 ("side", "right"), ("side", "bilateral"), ("side", "central"),
+                                 ("pos", "foraminal"), ("pos", "paracentral")]))
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.lists(hit, max_size=12), b0=st.integers(0, 70), fe=st.integers(0, 70), a1=st.integers(0, 80))
+def test_read_around_equals_two_reads(nlp, raw, b0, fe, a1):
+    reader = nlp.get_pipe("spinecontext_attributes")
+    hits = sorted((s, s + n, kind, name) for s, n, (kind, name) in raw)
+    starts = [h[0] for h in hits]
+    assert reader.read_around(hits, starts, b0, fe, a1) == reader.read(hits, starts, b0, fe) + reader.read(
+        hits, starts, fe, a1)
