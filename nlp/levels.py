@@ -19,7 +19,7 @@ from spacy.tokens import Doc
 from . import extensions as ext
 from . import rules
 from .base import RuleComponent, doc_text
-from .scan import may_match, needed_literals
+from .scan import may_match, needed_literals, text_info, word_scanner, word_starts
 
 #: One spelling of a level: a vertebra, optionally followed by a second one
 #: ("L4-5", "L4/L5", "L4 on L5", "L5S1", "L45" is split in code). It must not
@@ -142,6 +142,10 @@ class LevelFinder(RuleComponent):
         # words the expressions cannot match without: most reports have none of them
         self.named_needs = needed_literals(self.named.pattern, rules.FLAGS)
         self.ordinal_needs = needed_literals(self.ordinal.pattern, rules.FLAGS) if self.ordinal is not None else None
+        # and walked over the word starts in texts read exactly, when they match only
+        # at word starts (the same matches as finditer, see scan.word_scanner)
+        self.named_words = word_scanner([n.pattern for n in data.named], rules.FLAGS, "n")
+        self.ordinal_words = word_scanner(self.ordinal.pattern, rules.FLAGS) if self.ordinal is not None else None
         self.list_joiner = re.compile(data.list_joiner, rules.FLAGS)
         self.range_joiner = re.compile(data.range_joiner, rules.FLAGS)
         self.range_prefix = re.compile(data.range_prefix, rules.FLAGS)
@@ -187,11 +191,20 @@ class LevelFinder(RuleComponent):
             if lower is None:
                 continue
             out.append((m.start(), m.end(), spine.pair(upper, lower)))
+        exact = text_info(text)[0]
         if may_match(self.named_needs, text):
-            for m in self.named.finditer(text):
+            if exact and self.named_words is not None:
+                found = self.named_words.finditer(text, starts=word_starts(text, False))
+            else:
+                found = self.named.finditer(text)
+            for m in found:
                 out.append((m.start(), m.end(), [self.named_levels[int(m.lastgroup[1:])]]))
         if self.ordinal is not None and may_match(self.ordinal_needs, text):
-            for m in self.ordinal.finditer(text):
+            if exact and self.ordinal_words is not None:
+                found = self.ordinal_words.finditer(text, starts=word_starts(text, False))
+            else:
+                found = self.ordinal.finditer(text)
+            for m in found:
                 v = spine.vertebra(self.regions[m.group("region").lower()], str(self.ordinals[m.group("ord").lower()]))
                 if v is not None:
                     out.append((m.start(), m.end(), [v]))

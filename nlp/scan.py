@@ -489,15 +489,19 @@ def _starts_at_boundary(items) -> bool:
     return False
 
 
-def word_scanner(pattern: str, flags: int = re.IGNORECASE) -> Optional["Scanner"]:
-    """A :class:`Scanner` of ``pattern`` alone whose matches in a text read exactly
-    (:func:`text_info`) are those of ``re.finditer``: when every match starts with
-    ``\\b`` and a letter or digit (so at a word start) and none is empty. None otherwise."""
-    parsed = P.parse(pattern, flags)
-    if not _starts_at_boundary(parsed) or parsed.getwidth()[0] == 0:
-        return None
-    scanner = Scanner([pattern], flags)
-    return scanner if scanner.words_only else None
+def word_scanner(patterns, flags: int = re.IGNORECASE, prefix: str = "g") -> Optional["Scanner"]:
+    """A :class:`Scanner` of ``patterns`` (one expression or a list) whose matches in a
+    text read exactly (:func:`text_info`) are those of ``re.finditer`` over their
+    alternation ``(?P<g0>p0)|(?P<g1>p1)|...``: when every match starts with ``\\b``
+    and a letter or digit (so at a word start) and none is empty. None otherwise."""
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    for pattern in patterns:
+        parsed = P.parse(pattern, flags)
+        if not _starts_at_boundary(parsed) or parsed.getwidth()[0] == 0:
+            return None
+    scanner = Scanner(list(patterns), flags, prefix) if patterns else None
+    return scanner if scanner is not None and scanner.words_only else None
 
 
 _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")

@@ -45,8 +45,20 @@ class SectionSplitter(RuleComponent):
             "|".join(f"(?:{h.pattern})" for h in data.headers), rules.FLAGS
         )
 
-    def region_of(self, line: str) -> Optional[str]:
-        """The region a title line names ("LSS MRI :", "LUMBAR: ..."), or None."""
+    def region_of(self, line: str, text: Optional[str] = None, start: int = 0) -> Optional[str]:
+        """The region a title line names ("LSS MRI :", "LUMBAR: ..."), or None.
+
+        ``text``, ``start``: the report the line is in and where, to look for the
+        words the region patterns need in it first (scan.may_match_in).
+        """
+        if len(line) > 12 * self.max_words:
+            # too long to be a title, so only a short label before a colon could name one
+            # (checked first: most lines of a long-form report end here)
+            head, colon, _ = line.partition(":")
+            if not colon or not 0 < len(head.split()) <= self.inline_max_words:
+                return None
+        if text is not None and not may_match_in(self.region_needs, text, start, start + len(line)):
+            return None  # none of the words a region pattern needs
         if not self.any_region.search(line):
             return None  # names no region: the usual case, decided in one search
         head, colon, _ = line.partition(":")
@@ -108,7 +120,7 @@ class SectionSplitter(RuleComponent):
                 short_left = (0 if rest else 1) if new["kind"] in SHORT_KINDS else -1
             if new is None or new["kind"] == "findings" and new["header_end"] == start:
                 # a line without any word a region pattern needs names no region
-                r = self.region_of(line) if may_match_in(self.region_needs, text, start, m.end()) else None
+                r = self.region_of(line, text, start)
                 if r is not None:
                     inline = ":" in line and line.partition(":")[2].strip(" \t-")
                     revert_to = (region,) if inline and r != "lumbar" else None

@@ -77,3 +77,41 @@ def test_read_around_equals_two_reads(nlp, raw, b0, fe, a1):
     starts = [h[0] for h in hits]
     assert reader.read_around(hits, starts, b0, fe, a1) == reader.read(hits, starts, b0, fe) + reader.read(
         hits, starts, fe, a1)
+
+
+def region_of_reference(s, line):
+    """SectionSplitter.region_of as first written."""
+    if not s.any_region.search(line):
+        return None
+    head, colon, _ = line.partition(":")
+    if colon and 0 < len(head.split()) <= s.inline_max_words and not s.not_title.search(head):
+        for region, rx in s.regions:
+            if rx.search(head):
+                return region
+    if len(line) > 12 * s.max_words:
+        return None
+    words = line.split()
+    if not words or len(words) > s.max_words:
+        return None
+    if not s.title_words.search(line) or s.not_title.search(line):
+        return None
+    for region, rx in s.regions:
+        if rx.search(line):
+            return region
+    return None
+
+
+line_words = st.sampled_from(["LSS", "MRI", "lumbar", "LUMBAR", "spine", "C.SPINE", "cervical", "neck", "knee", "hip",
+                              "SI joints", "whole spine", ":", " : ", "mild", "disc", "bulge", "noted", "at", "L4-5",
+                              "of the", "scan", "study", "Findings", "\u017fpine", "the", "thoracic", "-", "x" * 40])
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(line_words, max_size=14), pad=st.sampled_from(["", "report: ", "  "]))
+def test_region_of_equals_reference(nlp, words, pad):
+    s = nlp.get_pipe("spinecontext_sections")
+    line = " ".join(words)
+    text = pad + line + "\nmore"
+    want = region_of_reference(s, line)
+    assert s.region_of(line) == want
+    assert s.region_of(line, text, len(pad)) == want

@@ -258,3 +258,25 @@ def test_word_starts_of_ascii_texts_equal_their_definition(text):
     assert word_starts(text, punctuation=False) == words
     assert word_starts(text) == both
     assert word_starts(text + "") == both
+
+
+ordinal_texts = st.lists(st.sampled_from(["the", "5th", "fifth", "first", "1st", "twelfth", "lumbar", "sacral",
+                                          "thoracic", "vertebra", "vertebral body", "segment", "level", "body",
+                                          "lumbosacral", "lumbo-sacral", "junction", "thoraco-lumbar", "sacrum",
+                                          "alar", "fracture", "sacral ala", ",", " ", "\n"] + ODD + PLAIN),
+                         max_size=20).map(" ".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=ordinal_texts, case=st.sampled_from(["same", "upper", "title"]))
+def test_level_word_scanners_find_what_finditer_finds(nlp, text, case):
+    text = {"same": text, "upper": text.upper(), "title": text.title()}[case]
+    lv = nlp.get_pipe("spinecontext_levels")
+    if not text_info(text)[0]:
+        return
+    words = word_starts(text, False)
+    for scanner, rx in ((lv.named_words, lv.named), (lv.ordinal_words, lv.ordinal)):
+        got = [(m.span(), m.lastgroup if rx is lv.named else m.group("ord", "region")) for m in
+               scanner.finditer(text, starts=words)]
+        want = [(m.span(), m.lastgroup if rx is lv.named else m.group("ord", "region")) for m in rx.finditer(text)]
+        assert got == want
