@@ -16,8 +16,8 @@ from spacy.tokens import Doc
 
 from . import extensions as ext
 from . import rules
-from .base import RuleComponent, doc_text, doc_word_starts
-from .scan import Scanner, may_match_in, needed_literals
+from .base import RuleComponent, doc_text
+from .scan import Scanner, doc_word_starts, may_match_in, needed_literals
 
 SEVERITY_RANK = {"mild": 1, "moderate": 2, "severe": 3}
 SIDES = ("left", "right", "bilateral", "central")

@@ -28,10 +28,10 @@ from spacy.tokens import Doc
 
 from . import extensions as ext
 from . import rules
-from .base import RuleComponent, doc_text, doc_word_starts, sentence_index, set_finding_spans
+from .base import RuleComponent, doc_text, sentence_index, set_finding_spans
 from .levels import Spine
 from . import scan
-from .scan import Scanner, text_info, word_starts
+from .scan import Scanner, doc_word_starts, text_info, word_starts
 
 #: Words allowed between a finding and the level group that follows it for
 #: that group to be "right after" the finding.
@@ -70,6 +70,8 @@ class FindingMatcher(RuleComponent):
         self.cond_specs: list[tuple[str, rules.PatternSpec, Optional[Scanner], Optional[Scanner]]] = []
         #: per conditional pattern, the words its preceded_by and sentence_has need (scan.needed_literals)
         self.cond_needs: list[tuple] = []
+        #: and searches that find what they would (scan.first_char_search), for texts read exactly
+        self.cond_search: list[tuple] = []
         self.report_has: dict[int, re.Pattern] = {}
         self.report_needs: dict[int, Optional[tuple]] = {}
         for rule in self.rules.values():
@@ -86,6 +88,8 @@ class FindingMatcher(RuleComponent):
                     self.cond_specs.append((rule.id, spec, before, has))
                     self.cond_needs.append(tuple(
                         scan.needed_literals(sc.patterns[0], rules.FLAGS) if sc is not None else None for sc in (before, has)))
+                    self.cond_search.append(tuple(
+                        scan.first_char_search(sc) if sc is not None else None for sc in (before, has)))
                 else:
                     plain.append(rx)
                     self.plain_specs.append((rule.id, spec))
@@ -194,17 +198,22 @@ class FindingMatcher(RuleComponent):
                 s0, s1 = sents[si] if sents else (0, len(text))
                 # a condition whose words are not there is not searched (scan.may_match_in)
                 before_needs, has_needs = self.cond_needs[idx]
+                before_rx, has_rx = self.cond_search[idx] if exact else (None, None)
                 if before is not None:
                     lo = max(s0, m.start() - spec.within)
-                    if not scan.may_match_in(before_needs, text, lo, m.start()) or next(
-                        before.finditer(text, lo, m.start(), starts=starts_for(before)), None
-                    ) is None:
+                    if not scan.may_match_in(before_needs, text, lo, m.start()):
+                        continue
+                    if before_rx is not None:
+                        if before_rx.search(text, lo, m.start()) is None:
+                            continue
+                    elif next(before.finditer(text, lo, m.start(), starts=starts_for(before)), None) is None:
                         continue
                 if has is not None:
                     key = (idx, si)
                     if key not in has_cache:
-                        has_cache[key] = scan.may_match_in(has_needs, text, s0, s1) and next(
-                            has.finditer(text, s0, s1, starts=starts_for(has)), None) is not None
+                        has_cache[key] = scan.may_match_in(has_needs, text, s0, s1) and (
+                            has_rx.search(text, s0, s1) is not None if has_rx is not None else
+                            next(has.finditer(text, s0, s1, starts=starts_for(has)), None) is not None)
                     if not has_cache[key]:
                         continue
                 if _overlaps(taken.get(fid, ()), m.start(), m.end()):

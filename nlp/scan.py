@@ -26,6 +26,10 @@ from typing import Iterator, Optional
 
 import numpy
 
+from . import base
+
+_CACHE_KEYS = base.CACHE_KEYS  # (text, word starts, word starts and punctuation marks)
+
 K = 2  # characters of look-ahead used for dispatch
 FINE = 5  # characters of look-ahead used for dispatch in texts read exactly (see text_info)
 WILD = "\x00"  # "any character" inside a computed prefix
@@ -475,6 +479,26 @@ def may_match_in(needles: Optional[Needles], text: str, pos: int, endpos: int) -
     return True
 
 
+def first_char_search(scanner: "Scanner") -> Optional[re.Pattern]:
+    """For a :class:`Scanner` of one expression whose matches start with an ASCII
+    letter or digit: an expression whose ``search(text, pos, endpos)`` finds a
+    match exactly when ``scanner.finditer(text, pos, endpos)`` yields one, in texts
+    read exactly (:func:`text_info`). The search first looks for one of the
+    expression's first characters (case-sensitively, in both cases: a fast scan),
+    then checks for a word start there and the expression from there. None if the
+    scanner is not of that kind."""
+    if len(scanner.patterns) != 1 or not scanner.words_only or scanner.starts[0] is None:
+        return None
+    firsts = {s[0] for s in scanner.starts[0]}
+    if not all(c.isascii() and c.isalnum() for c in firsts):
+        return None
+    chars = "".join(sorted(firsts | {c.upper() for c in firsts}))
+    try:
+        return re.compile(f"(?-i:[{chars}])(?<=\\b(?=(?:{scanner.patterns[0]})).)", scanner.flags)
+    except re.error:  # e.g. a lookbehind inside that Python cannot nest
+        return None
+
+
 def _starts_at_boundary(items) -> bool:
     """Does every match of the parsed ``items`` begin with ``\\b``?"""
     if not items:
@@ -549,6 +573,13 @@ def word_starts(text: str, punctuation: bool = True) -> list[int]:
         word = _ASCII_WORD
         return [p for p in both if text[p] in word or text[p] > "\x7f" and text[p].isalnum()]
     return [m.start() for m in _WORDS.finditer(text)]
+
+
+def doc_word_starts(doc, punctuation: bool) -> list[int]:
+    """``base.doc_word_starts`` (the report's word starts, computed once a report), with
+    its cached answer read here: the function imports this module on each call."""
+    starts = doc.user_data.get(_CACHE_KEYS[2 if punctuation else 1])
+    return starts if starts is not None else base.doc_word_starts(doc, punctuation)
 
 
 _last_keys: list = [(None, None, None), (None, None, None)]  # (lowered text, starts, keys), two lists a text

@@ -280,3 +280,20 @@ def test_level_word_scanners_find_what_finditer_finds(nlp, text, case):
                scanner.finditer(text, starts=words)]
         want = [(m.span(), m.lastgroup if rx is lv.named else m.group("ord", "region")) for m in rx.finditer(text)]
         assert got == want
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=texts, a=st.integers(0, 300), b=st.integers(0, 300), case=st.sampled_from(["same", "upper"]))
+def test_first_char_search_finds_what_the_scanner_finds(scanners, text, a, b, case):
+    text = text.upper() if case == "upper" else text
+    if not text_info(text)[0]:
+        return
+    lo, hi = min(a, b), max(a, b)
+    tried = 0
+    for name, sc in scanners.items():
+        rx = scan.first_char_search(sc)
+        if rx is None:
+            continue
+        tried += 1
+        assert (rx.search(text, lo, hi) is not None) == (next(sc.finditer(text, lo, hi), None) is not None), name
+    assert tried >= 10
