@@ -532,19 +532,22 @@ _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 #: For each ASCII code: is it a word character (``\\w``), a mark (neither ``\\w`` nor ``\\s``)?
 _IS_WORD = numpy.array([_WORDS.match(chr(c)) is not None for c in range(128)], dtype=bool)
 _IS_MARK = numpy.array([re.match(r"[^\w\s]", chr(c)) is not None for c in range(128)], dtype=bool)
-_last_starts: tuple = (None, None, None)  # (text, its word starts and marks, its word starts)
+#: (text, its word starts and marks, its word starts, which of the first are word starts)
+_last_starts: tuple = (None, None, None, None)
 
 
-def _ascii_starts(text: str) -> tuple[list[int], list[int]]:
-    """(word starts and marks, word starts) of an ASCII text, by table look-ups over its bytes."""
+def _ascii_starts(text: str) -> tuple[list[int], list[int], list[bool]]:
+    """(word starts and marks, word starts, which of the first are word starts) of an
+    ASCII text, by table look-ups over its bytes."""
     if not text:
-        return [], []
+        return [], [], []
     codes = numpy.frombuffer(text.encode("ascii"), dtype=numpy.uint8)
     word = _IS_WORD[codes]
     first = numpy.empty(len(codes), dtype=bool)
     first[0] = word[0]
     numpy.greater(word[1:], word[:-1], out=first[1:])  # a word character after a non-word one
-    return numpy.flatnonzero(first | _IS_MARK[codes]).tolist(), numpy.flatnonzero(first).tolist()
+    both = numpy.flatnonzero(first | _IS_MARK[codes])
+    return both.tolist(), numpy.flatnonzero(first).tolist(), first[both].tolist()
 
 
 def word_starts(text: str, punctuation: bool = True) -> list[int]:
@@ -558,16 +561,16 @@ def word_starts(text: str, punctuation: bool = True) -> list[int]:
     ``\\w`` is ``str.isalnum()`` or "_").
     """
     global _last_starts
-    last_text, both, words = _last_starts
+    last_text, both, words, _ = _last_starts
     if last_text is text and (punctuation or words is not None):
         return both if punctuation else words
     if text.isascii():
-        both, words = _ascii_starts(text)
-        _last_starts = (text, both, words)
+        both, words, is_word = _ascii_starts(text)
+        _last_starts = (text, both, words, is_word)
         return both if punctuation else words
     if punctuation:
         out = [m.start() for m in _SCAN.finditer(text)]
-        _last_starts = (text, out, None)
+        _last_starts = (text, out, None, None)
         return out
     if last_text is text:
         word = _ASCII_WORD
@@ -591,7 +594,15 @@ def fine_keys(low: str, starts: list[int]) -> list[str]:
     for entry in _last_keys:
         if entry[1] is starts and entry[0] is low:
             return entry[2]
-    keys = [low[p:p + FINE] for p in starts]
+    _, both, words, is_word = _last_starts
+    keys = None
+    if starts is words and is_word is not None:
+        # the word starts are some of the starts with punctuation: pick their keys
+        for entry in _last_keys:
+            if entry[1] is both and entry[0] is low:
+                keys = list(compress(entry[2], is_word))
+    if keys is None:
+        keys = [low[p:p + FINE] for p in starts]
     _last_keys[1] = _last_keys[0]
     _last_keys[0] = (low, starts, keys)
     return keys

@@ -297,3 +297,12 @@ def test_first_char_search_finds_what_the_scanner_finds(scanners, text, a, b, ca
         tried += 1
         assert (rx.search(text, lo, hi) is not None) == (next(sc.finditer(text, lo, hi), None) is not None), name
     assert tried >= 10
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.characters(max_codepoint=127), max_size=120) | texts)
+def test_fine_keys_of_word_starts_picked_from_those_with_punctuation(text):
+    low = text.lower()
+    both, words = word_starts(text), word_starts(text, punctuation=False)
+    assert scan.fine_keys(low, both) == [low[p:p + scan.FINE] for p in both]
+    assert scan.fine_keys(low, words) == [low[p:p + scan.FINE] for p in words]
