@@ -439,7 +439,10 @@ def needed_literals(pattern: str, flags: int = re.IGNORECASE, most: int = 3) -> 
     """Up to ``most`` sets of lowered strings such that, wherever ``pattern`` matches,
     the lowered text holds a string of each set (for texts read exactly, see
     :func:`text_info`); None if the pattern needs no literal text."""
-    sets = sorted(set(_needed(P.parse(pattern, flags))), key=_rank, reverse=True)[:most]
+    # a string holding another string of its set says nothing more: keep the shorter
+    sets = {frozenset(n for n in alts if not any(m != n and m in n for m in alts))
+            for alts in _needed(P.parse(pattern, flags))}
+    sets = sorted(sets, key=_rank, reverse=True)[:most]
     return Needles(tuple(sorted(n, key=len, reverse=True)) for n in sets) if sets else None
 
 

@@ -115,3 +115,31 @@ def test_region_of_equals_reference(nlp, words, pad):
     want = region_of_reference(s, line)
     assert s.region_of(line) == want
     assert s.region_of(line, text, len(pad)) == want
+
+
+def reassurable_reference(p, f):
+    """Prevalence.reassurable as first written."""
+    never = p.data.never_reassure
+    if p.groups.get(f["finding"]) == "red_flag" or f["finding"] in never.findings:
+        return False
+    attrs = f.get("attributes") or {}
+    for w in never.when:
+        if w.finding != f["finding"]:
+            continue
+        if w.severity is not None and f.get("severity") == w.severity:
+            return False
+        if w.grade_at_least is not None and (attrs.get("grade") or 0) >= w.grade_at_least:
+            return False
+        if w.modic_type is not None and attrs.get("modic_type") == w.modic_type:
+            return False
+    return True
+
+
+def test_reassurable_equals_reference(nlp):
+    p = nlp.get_pipe("spinecontext_prevalence")
+    ids = sorted(p.groups) + ["not_a_finding"]
+    for fid in ids:
+        for severity in (None, "mild", "moderate", "severe"):
+            for attrs in ({}, None, {"grade": 1}, {"grade": 2}, {"grade": 3}, {"modic_type": 1}, {"modic_type": 2}):
+                f = {"finding": fid, "severity": severity, "attributes": attrs}
+                assert p.reassurable(f) == reassurable_reference(p, f), (fid, severity, attrs)
