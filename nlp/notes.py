@@ -36,6 +36,7 @@ class NoteWriter(RuleComponent):
         self.appendix_text = rules.load_appendix(directory)
         self.prevalence = rules.load_prevalence(directory)
         self._memo: dict[tuple, str] = {}
+        self._appendix_memo: dict[tuple, str] = {}
         rule_list = rules.load_findings(directory)
         self.labels = {r.id: r.label for r in rule_list}
         # the appendix lists findings in taxonomy order, then any added findings
@@ -104,8 +105,6 @@ class NoteWriter(RuleComponent):
 
     def appendix(self, findings: list[dict], age: Optional[int]) -> Optional[str]:
         """The LIRE-style paragraph: common present findings with age figures, or None."""
-        a = self.appendix_text
-        by_age = self.prevalence.by_age
         items: dict[str, dict] = {}
         for f in findings:
             fig = f.get("prevalence")
@@ -115,6 +114,20 @@ class NoteWriter(RuleComponent):
         if not items:
             return None
         ordered = sorted(items, key=lambda fid: self.order.get(fid, 999))
+        # the paragraph depends on these only (the same inputs always give the same paragraph)
+        key = (age, tuple((fid, items[fid]["kind"], items[fid].get("percent"),
+                           (items[fid].get("range") or {}).get("percent_from"),
+                           (items[fid].get("range") or {}).get("percent_to")) for fid in ordered))
+        text = self._appendix_memo.get(key)
+        if text is None:
+            if len(self._appendix_memo) > 20_000:
+                self._appendix_memo.clear()
+            text = self._appendix_memo[key] = self._appendix(items, ordered, age)
+        return text
+
+    def _appendix(self, items: dict[str, dict], ordered: list[str], age: Optional[int]) -> str:
+        a = self.appendix_text
+        by_age = self.prevalence.by_age
         parts = []
         for fid in ordered:
             fig, label = items[fid], self.labels.get(fid, fid)

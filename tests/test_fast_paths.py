@@ -143,3 +143,42 @@ def test_reassurable_equals_reference(nlp):
             for attrs in ({}, None, {"grade": 1}, {"grade": 2}, {"grade": 3}, {"modic_type": 1}, {"modic_type": 2}):
                 f = {"finding": fid, "severity": severity, "attributes": attrs}
                 assert p.reassurable(f) == reassurable_reference(p, f), (fid, severity, attrs)
+
+
+def appendix_reference(n, findings, age):
+    """NoteWriter.appendix as first written."""
+    a = n.appendix_text
+    by_age = n.prevalence.by_age
+    items = {}
+    for f in findings:
+        fig = f.get("prevalence")
+        if (f.get("assertion") == "present" and not f.get("attention") and fig
+                and fig["kind"] in ("at_age", "range", "outside") and f["finding"] not in items):
+            items[f["finding"]] = fig
+    if not items:
+        return None
+    ordered = sorted(items, key=lambda fid: n.order.get(fid, 999))
+    parts = []
+    for fid in ordered:
+        fig, label = items[fid], n.labels.get(fid, fid)
+        if fig["kind"] == "at_age":
+            parts.append(a.item_with_age.format(label=label, n=fig["percent"]))
+        elif fig["kind"] == "range":
+            parts.append(a.item_without_age.format(label=label, lo=fig["range"]["percent_from"],
+                                                   hi=fig["range"]["percent_to"]))
+        else:
+            parts.append(a.item_outside.format(label=label))
+    listed = parts[0] if len(parts) == 1 else a.joiner.join(parts[:-1]) + a.last_joiner + parts[-1]
+    kind = items[ordered[0]]["kind"]
+    body = {"at_age": a.with_age, "range": a.without_age, "outside": a.outside_ages}[kind]
+    src = n.prevalence.sources[by_age.source]
+    citation = src.citation + (f" doi:{src.doi}" if src.doi else "")
+    return "\n".join([a.title, " ".join(body.format(age=age, items=listed).split()),
+                      a.citation.format(citation=" ".join(citation.split()))])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(findings=st.lists(mention, max_size=8), age=st.sampled_from([None, 20, 35, 50, 90]))
+def test_appendix_equals_reference(nlp, findings, age):
+    notes = nlp.get_pipe("spinecontext_notes")
+    assert notes.appendix(findings, age) == appendix_reference(notes, findings, age)
