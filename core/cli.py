@@ -160,21 +160,35 @@ def evaluate(
 
 @app.command()
 def bench(
-    corpus: Path = typer.Argument(..., help="A .jsonl file of reports (id, text) or a folder of .txt files."),
-    repeat: int = typer.Option(5, "--repeat", min=1, max=50, help="Timings per stage; the best is kept."),
+    corpora: List[Path] = typer.Argument(..., help="One or more corpora: .jsonl files of reports (id, text) or folders of .txt files. All are measured in this one process."),
+    repeat: int = typer.Option(5, "--repeat", min=1, max=50, help="Timings per stage and corpus; the best is kept."),
     min_seconds: float = typer.Option(1.0, "--min-seconds", min=0.0, max=60.0, help="Each timing loops over the corpus for at least this long."),
-    no_medspacy: bool = typer.Option(False, "--no-medspacy", help="Skip the medspaCy baseline."),
-    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    no_medspacy: bool = typer.Option(False, "--no-medspacy", help="Skip the medspaCy baseline (slow: one pass per timing)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON: one object for one corpus, a list of them (one per corpus, in order) for several."),
 ) -> None:
-    """Time the tokenizer, medspaCy's default pipeline and spinecontext on the same texts."""
-    from .bench import format_bench, run_bench
+    """Time the tokenizer, medspaCy's default pipeline and spinecontext on the same texts.
+
+    For each corpus: a table of the stages and the ratios spinecontext time /
+    tokenizer time and extraction-only / tokenizer time (and medspaCy's, unless
+    --no-medspacy). The stages are loaded once and take turns on every corpus,
+    so the figures of several corpora come from the same process and timings.
+    Bars (README): <= 8x on short notes (../shared/corpora/dev.jsonl), <= 6x on
+    long-form reports (../shared/corpora/realstyle.jsonl).
+    """
+    from .bench import format_bench, run_benches
     from .io import iter_reports
 
-    texts = [r.text for r in iter_reports([corpus]) if r.error is None]
-    if not texts:
-        _fail(f"{corpus}: no readable reports")
-    result = run_bench(texts, repeat=repeat, with_medspacy=not no_medspacy, min_seconds=min_seconds)
-    typer.echo(json.dumps(result, indent=2) if as_json else format_bench(result))
+    loaded = []
+    for corpus in corpora:
+        texts = [r.text for r in iter_reports([corpus]) if r.error is None]
+        if not texts:
+            _fail(f"{corpus}: no readable reports")
+        loaded.append((str(corpus), texts))
+    results = run_benches(loaded, repeat=repeat, with_medspacy=not no_medspacy, min_seconds=min_seconds)
+    if as_json:
+        typer.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+    else:
+        typer.echo(format_bench(results))
 
 
 @app.command("stress-typos")

@@ -16,8 +16,8 @@ from spacy.tokens import Doc
 
 from . import extensions as ext
 from . import rules
-from .base import RuleComponent, doc_text, doc_word_starts
-from .scan import Scanner
+from .base import RuleComponent, doc_text
+from .scan import Scanner, doc_word_starts
 
 MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}

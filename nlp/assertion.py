@@ -30,8 +30,8 @@ from spacy.tokens import Doc
 
 from . import extensions as ext
 from . import rules
-from .base import RuleComponent, doc_text, doc_word_starts, set_finding_spans
-from .scan import Scanner
+from .base import RuleComponent, doc_text, set_finding_spans
+from .scan import Scanner, doc_word_starts
 
 #: No rule reaches further than this many words (ContextRule.max_scope <= 60).
 MAX_REACH = 60

@@ -16,8 +16,8 @@ from spacy.tokens import Doc
 
 from . import extensions as ext
 from . import rules
-from .base import RuleComponent, doc_text, doc_word_starts
-from .scan import Scanner
+from .base import RuleComponent, doc_text
+from .scan import Scanner, doc_word_starts, may_match_in, needed_literals
 
 SEVERITY_RANK = {"mild": 1, "moderate": 2, "severe": 3}
 SIDES = ("left", "right", "bilateral", "central")
@@ -43,6 +43,7 @@ class AttributeReader(RuleComponent):
         self.after_ok = c(sev.after_finding) if sev.after_finding else None
         self.clause_break = c(sev.clause_break) if sev.clause_break else None
         self.for_all = c(sev.for_all) if sev.for_all else None
+        self.for_all_needs = needed_literals(sev.for_all, rules.FLAGS) if sev.for_all else None
         self.sev_names = {"mild": "mild", "minimal": "mild", "moderate": "moderate", "severe": "severe"}
         self.grade = c(data.grade)
         self.modic = c(data.modic_type)
@@ -87,6 +88,43 @@ class AttributeReader(RuleComponent):
                     break
         return severity, side, positions
 
+    def read_around(self, hits: list, hit_starts: list[int], b0: int, fe: int, a1: int) -> tuple:
+        """``read(hits, hit_starts, b0, fe) + read(hits, hit_starts, fe, a1)`` in one walk."""
+        n = len(hits)
+        i = bisect_left(hit_starts, b0)
+        out: list = []
+        for stop in (fe, a1):
+            severity, rank = None, 0
+            sides: set[str] = set()
+            positions: list[str] = []
+            while i < n:
+                start, end, kind, name = hits[i]
+                if start >= stop:
+                    break
+                i += 1
+                if end > stop:
+                    continue
+                if kind == "sev":
+                    if SEVERITY_RANK[name] > rank:
+                        severity, rank = name, SEVERITY_RANK[name]
+                elif kind == "side":
+                    sides.add(name)
+                elif name not in positions:
+                    positions.append(name)
+            side = None
+            if sides:
+                if "bilateral" in sides or {"left", "right"} <= sides:
+                    side = "bilateral"
+                else:
+                    for name in ("left", "right", "central"):
+                        if name in sides:
+                            side = name
+                            break
+            out += (severity, side, positions)
+            if b0 > fe:  # (not met: b0 <= fs) the words after start at the mention's end
+                i = bisect_left(hit_starts, fe)
+        return tuple(out)
+
     def read_after(self, text: str, hits: list, hit_starts: list[int], fe: int, a1: int) -> Optional[str]:
         """The strongest grading word after a mention that grades it: only a
         predicate may stand between ("is moderate to severe")."""
@@ -113,6 +151,7 @@ class AttributeReader(RuleComponent):
         hits = self.words_in(text, doc_word_starts(doc, not self.words.words_only)) if findings else []
         hit_starts = [h[0] for h in hits]
         by_sentence: dict[int, list[int]] = {}
+        for_all: dict[int, Optional[re.Match]] = {}
         for i, f in enumerate(findings):  # findings are in start order
             by_sentence.setdefault(f["sentence"], []).append(i)
         for i, f in enumerate(findings):
@@ -138,8 +177,7 @@ class AttributeReader(RuleComponent):
                 if m is not None:
                     a1 = m.start()
             # words before the mention (and in it) first, then words after it
-            sev_b, side_b, pos_b = self.read(hits, hit_starts, b0, fe)
-            sev_a, side_a, pos_a = self.read(hits, hit_starts, fe, a1)
+            sev_b, side_b, pos_b, sev_a, side_a, pos_a = self.read_around(hits, hit_starts, b0, fe, a1)
             if sev_a is not None and self.after_ok is not None:
                 sev_a = self.read_after(text, hits, hit_starts, fe, a1)
             attrs: dict = {}
@@ -164,7 +202,11 @@ class AttributeReader(RuleComponent):
                     attrs["modic_type"] = 1  # endplate edema
             f["severity"] = sev_b or sev_a
             if f["severity"] is None and self.for_all is not None:
-                m = self.for_all.search(text, s0, s1)  # "..., all mild in degree"
+                # "..., all mild in degree": searched once a sentence, if its words are there
+                if si not in for_all:
+                    for_all[si] = self.for_all.search(text, s0, s1) if may_match_in(
+                        self.for_all_needs, text, s0, s1) else None
+                m = for_all[si]
                 if m is not None:
                     f["severity"] = self.sev_names[m.group("sev").lower()]
             f["laterality"] = side_b or side_a

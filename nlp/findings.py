@@ -19,6 +19,7 @@ exam title, are dropped: spinecontext is about the lumbar spine.
 
 import re
 from bisect import bisect_left, bisect_right
+from itertools import compress
 from pathlib import Path
 from typing import Optional
 
@@ -27,9 +28,10 @@ from spacy.tokens import Doc
 
 from . import extensions as ext
 from . import rules
-from .base import RuleComponent, doc_text, doc_word_starts, sentence_index, set_finding_spans
+from .base import RuleComponent, doc_text, sentence_index, set_finding_spans
 from .levels import Spine
-from .scan import Scanner, word_starts
+from . import scan
+from .scan import Scanner, doc_word_starts, text_info, word_starts
 
 #: Words allowed between a finding and the level group that follows it for
 #: that group to be "right after" the finding.
@@ -46,6 +48,8 @@ NOT_LUMBAR = {"cervical", "other"}
 _UNSEEN = object()  # a key whose alternation is not compiled yet
 
 
+
+
 class FindingMatcher(RuleComponent):
     kind = "findings"
 
@@ -55,13 +59,21 @@ class FindingMatcher(RuleComponent):
         self.spine = Spine(levels)
         self.not_under_header = re.compile(levels.not_under_header, rules.FLAGS)
         self.same_level = re.compile(levels.same_level_as_before, rules.FLAGS)
+        self.not_under_header_needs = scan.needed_literals(self.not_under_header.pattern, rules.FLAGS)
+        self.same_level_needs = scan.needed_literals(self.same_level.pattern, rules.FLAGS)
         self.everywhere = re.compile(levels.everywhere, rules.FLAGS)
+        self.everywhere_needs = scan.needed_literals(self.everywhere.pattern, rules.FLAGS)
         self.also_at = re.compile(levels.also_at, rules.FLAGS) if levels.also_at else None
         plain: list[str] = []
         cond: list[str] = []
         self.plain_specs: list[tuple[str, rules.PatternSpec]] = []
-        self.cond_specs: list[tuple[str, rules.PatternSpec, Optional[re.Pattern], Optional[re.Pattern]]] = []
+        self.cond_specs: list[tuple[str, rules.PatternSpec, Optional[Scanner], Optional[Scanner]]] = []
+        #: per conditional pattern, the words its preceded_by and sentence_has need (scan.needed_literals)
+        self.cond_needs: list[tuple] = []
+        #: and searches that find what they would (scan.first_char_search), for texts read exactly
+        self.cond_search: list[tuple] = []
         self.report_has: dict[int, re.Pattern] = {}
+        self.report_needs: dict[int, Optional[tuple]] = {}
         for rule in self.rules.values():
             where = f"findings/{rule.id}"
             for spec in rule.patterns:
@@ -69,21 +81,36 @@ class FindingMatcher(RuleComponent):
                 if spec.conditional:
                     cond.append(rx)
                     if spec.report_has:
-                        self.report_has[len(self.cond_specs)] = rules.compile_rx(spec.report_has, directory, where)
-                    self.cond_specs.append((
-                        rule.id, spec,
-                        self._scanner(spec.preceded_by, directory, where) if spec.preceded_by else None,
-                        self._scanner(spec.sentence_has, directory, where) if spec.sentence_has else None,
-                    ))
+                        rx_has = self.report_has[len(self.cond_specs)] = rules.compile_rx(spec.report_has, directory, where)
+                        self.report_needs[len(self.cond_specs)] = scan.needed_literals(rx_has.pattern, rules.FLAGS)
+                    before = self._scanner(spec.preceded_by, directory, where) if spec.preceded_by else None
+                    has = self._scanner(spec.sentence_has, directory, where) if spec.sentence_has else None
+                    self.cond_specs.append((rule.id, spec, before, has))
+                    self.cond_needs.append(tuple(
+                        scan.needed_literals(sc.patterns[0], rules.FLAGS) if sc is not None else None for sc in (before, has)))
+                    self.cond_search.append(tuple(
+                        scan.first_char_search(sc) if sc is not None else None for sc in (before, has)))
                 else:
                     plain.append(rx)
                     self.plain_specs.append((rule.id, spec))
         self.plain = Scanner(plain, rules.FLAGS, "p") if plain else None
         self.cond = Scanner(cond, rules.FLAGS, "c") if cond else None
+        self._pairs = scan.Keys(self._pair)
         self.vetoes = {
             r.id: [rules.compile_rx(v, directory, f"findings/{r.id}/veto") for v in r.veto]
             for r in self.rules.values() if r.veto
         }
+        self.veto_needs = {fid: [scan.needed_literals(v.pattern, rules.FLAGS) for v in vs] for fid, vs in self.vetoes.items()}
+        # vetoes that match only at word starts are walked like the findings in
+        # texts read exactly (the same matches as finditer, see scan.word_scanner)
+        self.veto_scanners = {fid: [scan.word_scanner(v.pattern, rules.FLAGS) for v in vs]
+                              for fid, vs in self.vetoes.items()}
+
+    def _pair(self, key: str) -> Optional[tuple]:
+        """(plain alternation, conditional alternation) to try at a fine key, None if neither."""
+        prx = self.plain.compiled_fine(key) if self.plain is not None else None
+        crx = self.cond.compiled_fine(key) if self.cond is not None else None
+        return None if prx is None and crx is None else (prx, crx)
 
     @staticmethod
     def _scanner(regex: str, directory: Path, where: str) -> Scanner:
@@ -99,34 +126,53 @@ class FindingMatcher(RuleComponent):
         end = len(text)
         next_plain = next_cond = 0
         conditional: list[re.Match] = []
-        low = text.lower()
-        if len(low) != len(text):  # a few characters change length when lowered
-            low = None
-        no_rules: dict = {}
-        plain_get = plain._by_key.get if plain is not None else no_rules.get
-        cond_get = cond._by_key.get if cond is not None else no_rules.get
-        # One walk over the word starts serves both passes.
-        for p in starts:
-            key = low[p:p + 2] if low is not None else text[p:p + 2].lower()
-            if p >= next_plain:
-                rx = plain_get(key, _UNSEEN)
-                if rx is _UNSEEN:
-                    rx = plain.compiled_for(key) if plain is not None else None
-                if rx is not None:
-                    m = rx.match(text, p, end)
+        exact, low = text_info(text)
+        if exact:
+            # finer dispatch on the next FINE characters (scan.text_info): the same
+            # matches. Every key is looked up at C speed; only the starts where an
+            # expression of either pass may begin are walked.
+            pairs = list(map(self._pairs.__getitem__, scan.fine_keys(low, starts)))
+            for i in compress(range(len(pairs)), pairs):
+                p = starts[i]
+                prx, crx = pairs[i]
+                if prx is not None and p >= next_plain:
+                    m = prx.match(text, p, end)
                     if m is not None:
                         fid, spec = self.plain_specs[int(m.lastgroup[1:])]
                         found.append(self._mention(fid, spec, m))
                         next_plain = max(m.end(), p + 1)
-            if p >= next_cond:
-                rx = cond_get(key, _UNSEEN)
-                if rx is _UNSEEN:
-                    rx = cond.compiled_for(key) if cond is not None else None
-                if rx is not None:
-                    m = rx.match(text, p, end)
+                if crx is not None and p >= next_cond:
+                    m = crx.match(text, p, end)
                     if m is not None:
                         conditional.append(m)
                         next_cond = max(m.end(), p + 1)
+        else:
+            no_rules: dict = {}
+            plain_get = plain._by_key.get if plain is not None else no_rules.get
+            cond_get = cond._by_key.get if cond is not None else no_rules.get
+            # One walk over the word starts serves both passes; low is None when a
+            # few characters change length when lowered.
+            for p in starts:
+                key = low[p:p + 2] if low is not None else text[p:p + 2].lower()
+                if p >= next_plain:
+                    rx = plain_get(key, _UNSEEN)
+                    if rx is _UNSEEN:
+                        rx = plain.compiled_for(key) if plain is not None else None
+                    if rx is not None:
+                        m = rx.match(text, p, end)
+                        if m is not None:
+                            fid, spec = self.plain_specs[int(m.lastgroup[1:])]
+                            found.append(self._mention(fid, spec, m))
+                            next_plain = max(m.end(), p + 1)
+                if p >= next_cond:
+                    rx = cond_get(key, _UNSEEN)
+                    if rx is _UNSEEN:
+                        rx = cond.compiled_for(key) if cond is not None else None
+                    if rx is not None:
+                        m = rx.match(text, p, end)
+                        if m is not None:
+                            conditional.append(m)
+                            next_cond = max(m.end(), p + 1)
         if conditional:
             taken: dict[str, list[tuple[int, int]]] = {}
             for f in found:  # plain mentions, already in start order
@@ -144,19 +190,30 @@ class FindingMatcher(RuleComponent):
                 fid, spec, before, has = self.cond_specs[idx]
                 if idx in self.report_has:
                     if idx not in report_cache:  # searched once per report
-                        report_cache[idx] = self.report_has[idx].search(text) is not None
+                        report_cache[idx] = (scan.may_match(self.report_needs[idx], text)
+                                             and self.report_has[idx].search(text) is not None)
                     if not report_cache[idx]:
                         continue
                 si = sentence_index(sents, m.start()) if sents else 0
                 s0, s1 = sents[si] if sents else (0, len(text))
-                if before is not None and next(
-                    before.finditer(text, max(s0, m.start() - spec.within), m.start(), starts=starts_for(before)), None
-                ) is None:
-                    continue
+                # a condition whose words are not there is not searched (scan.may_match_in)
+                before_needs, has_needs = self.cond_needs[idx]
+                before_rx, has_rx = self.cond_search[idx] if exact else (None, None)
+                if before is not None:
+                    lo = max(s0, m.start() - spec.within)
+                    if not scan.may_match_in(before_needs, text, lo, m.start()):
+                        continue
+                    if before_rx is not None:
+                        if before_rx.search(text, lo, m.start()) is None:
+                            continue
+                    elif next(before.finditer(text, lo, m.start(), starts=starts_for(before)), None) is None:
+                        continue
                 if has is not None:
                     key = (idx, si)
                     if key not in has_cache:
-                        has_cache[key] = next(has.finditer(text, s0, s1, starts=starts_for(has)), None) is not None
+                        has_cache[key] = scan.may_match_in(has_needs, text, s0, s1) and (
+                            has_rx.search(text, s0, s1) is not None if has_rx is not None else
+                            next(has.finditer(text, s0, s1, starts=starts_for(has)), None) is not None)
                     if not has_cache[key]:
                         continue
                 if _overlaps(taken.get(fid, ()), m.start(), m.end()):
@@ -164,12 +221,23 @@ class FindingMatcher(RuleComponent):
                 found.append(self._mention(fid, spec, m))
         if self.vetoes:
             veto_spans: dict[str, list[tuple[int, int]]] = {}
+            words: Optional[list[int]] = None
             kept = []
             for f in found:
                 fid = f["finding"]
                 if fid in self.vetoes:
-                    if fid not in veto_spans:  # each veto expression runs once per report
-                        veto_spans[fid] = sorted((vm.start(), vm.end()) for v in self.vetoes[fid] for vm in v.finditer(text))
+                    if fid not in veto_spans:  # each veto expression runs once per report, if its words are there
+                        spans = []
+                        for v, needs, vscan in zip(self.vetoes[fid], self.veto_needs[fid], self.veto_scanners[fid]):
+                            if not scan.may_match(needs, text):
+                                continue
+                            if exact and vscan is not None:
+                                if words is None:
+                                    words = doc_word_starts(doc, False) if doc is not None else word_starts(text, False)
+                                spans += [(vm.start(), vm.end()) for vm in vscan.finditer(text, starts=words)]
+                            else:
+                                spans += [(vm.start(), vm.end()) for vm in v.finditer(text)]
+                        veto_spans[fid] = sorted(spans)
                     if _overlaps(veto_spans[fid], f["start"], f["end"]):
                         continue
                 kept.append(f)
@@ -190,7 +258,8 @@ class FindingMatcher(RuleComponent):
         s0, s1 = index.sents[si]
         fs, fe = f["start"], f["end"]
         chosen: Optional[dict] = None
-        if self.everywhere.search(text, fe, min(s1, fe + 24)):
+        if scan.may_match_in(self.everywhere_needs, text, fe, min(s1, fe + 24)) and self.everywhere.search(
+                text, fe, min(s1, fe + 24)):
             return []  # "desiccation throughout the lumbar spine": no single level
         cands, starts = index.in_sentence(si, rule.level_kind)
         if cands:
@@ -222,14 +291,15 @@ class FindingMatcher(RuleComponent):
                 chosen = before
             elif after is not None:
                 chosen = after
-        if (chosen is not None and rule.level_kind == "disc" and not any(Spine.is_disc(lv) for lv in chosen["levels"])
-                and not index.sentence_has(self.not_under_header, si)):
+        if (chosen is not None and rule.level_kind == "disc" and not any("-" in lv for lv in chosen["levels"])
+                and not index.sentence_has(self.not_under_header, si, self.not_under_header_needs)):
             # a disc finding next to a lone vertebra ("left L5 hemilaminectomy and a
             # disc protrusion") under a disc-level header takes the header's level
+            # (Spine.is_disc: a disc level has a "-")
             header = index.header_over(fs)
-            if header is not None and any(Spine.is_disc(lv) for lv in header["levels"]):
+            if header is not None and any("-" in lv for lv in header["levels"]):
                 chosen = header
-        if chosen is None and not index.sentence_has(self.not_under_header, si):
+        if chosen is None and not index.sentence_has(self.not_under_header, si, self.not_under_header_needs):
             chosen = index.header_over(fs)
             if chosen is None:
                 g = index.last_group_before(s0, rule.level_kind, text.rfind("\n", 0, s0))
@@ -237,13 +307,13 @@ class FindingMatcher(RuleComponent):
                     gap = text[g["end"]:s0]
                     # "at this level" refers back within the paragraph; otherwise a
                     # sentence takes the level of the sentence before it on its line
-                    if "\n" not in gap or index.sentence_has(self.same_level, si) and not _BLANK.search(gap):
+                    if "\n" not in gap or index.sentence_has(self.same_level, si, self.same_level_needs) and not _BLANK.search(gap):
                         chosen = g
         if chosen is None:
             return []
         levels = chosen["levels"]
-        discs = [lv for lv in levels if Spine.is_disc(lv)]
-        bodies = [lv for lv in levels if not Spine.is_disc(lv)]
+        discs = [lv for lv in levels if "-" in lv]  # Spine.is_disc
+        bodies = [lv for lv in levels if "-" not in lv]
         if discs and bodies and rule.range_levels == "written":
             levels = bodies
         elif rule.level_kind == "disc" and discs:
@@ -361,12 +431,14 @@ class _LevelIndex:
                     return g
         return self.groups[i]
 
-    def sentence_has(self, rx: re.Pattern, si: int) -> bool:
+    def sentence_has(self, rx: re.Pattern, si: int, needs=None) -> bool:
+        """Does ``rx`` match in sentence ``si``? ``needs``: the words it needs (scan.needed_literals)."""
         key = (id(rx), si)
-        if key not in self._has:
+        has = self._has.get(key)
+        if has is None:
             s0, s1 = self.sents[si]
-            self._has[key] = rx.search(self.text, s0, s1) is not None
-        return self._has[key]
+            has = self._has[key] = scan.may_match_in(needs, self.text, s0, s1) and rx.search(self.text, s0, s1) is not None
+        return has
 
 
 @Language.factory(

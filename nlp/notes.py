@@ -18,9 +18,8 @@ from . import rules
 from .base import RuleComponent, drop_caches
 
 
-#: Report-level assertion order (present wins) and severity order of the summary.
 _RANK = {"present": 0, "possible": 1, "absent": 2, "historical": 3}
-_SEVERITY_RANK = {None: 0, "mild": 1, "moderate": 2, "severe": 3}
+_SEV_RANK = {None: 0, "mild": 1, "moderate": 2, "severe": 3}
 
 
 def join_levels(levels: list[str]) -> str:
@@ -37,7 +36,6 @@ class NoteWriter(RuleComponent):
         self.appendix_text = rules.load_appendix(directory)
         self.prevalence = rules.load_prevalence(directory)
         self._memo: dict[tuple, str] = {}
-        self._fig_keys: dict[int, tuple[dict, tuple]] = {}
         self._appendix_memo: dict[tuple, str] = {}
         rule_list = rules.load_findings(directory)
         self.labels = {r.id: r.label for r in rule_list}
@@ -58,24 +56,19 @@ class NoteWriter(RuleComponent):
             return t.figure_age_outside.format(age=fig["age"])
         return t.figure_fixed.format(n=fig["percent"], who=fig["who"])
 
-    def _figure_key(self, fig: dict) -> tuple:
-        """What of a prevalence figure the note depends on. Figures are shared dicts
-        (the prevalence component's memo), so the key is kept per figure object."""
-        held = self._fig_keys.get(id(fig))
-        if held is not None and held[0] is fig:
-            return held[1]
-        key = (fig["kind"], fig.get("percent"), fig.get("age"), fig.get("who"), fig.get("caveat"),
-               tuple(sorted((fig.get("range") or {}).items())))
-        if len(self._fig_keys) > 1_000:
-            self._fig_keys.clear()
-        self._fig_keys[id(fig)] = (fig, key)  # holding fig keeps its id from being reused
-        return key
-
     def note(self, f: dict) -> str:
         """The note for one mention (or summary entry); the same inputs always give the same note."""
         fig = f.get("prevalence")
+        if fig:
+            r = fig.get("range")
+            # everything _write reads of the figure (a range has these four numbers)
+            fig_key = (fig["kind"], fig.get("percent"), fig.get("age"), fig.get("who"), fig.get("caveat"),
+                       None if r is None else (r.get("age_from"), r.get("percent_from"), r.get("age_to"),
+                                               r.get("percent_to")))
+        else:
+            fig_key = None
         key = (f["finding"], f.get("assertion", "present"), tuple(f.get("levels") or ()), f.get("severity"),
-               bool(f.get("attention")), self._figure_key(fig) if fig else None)
+               bool(f.get("attention")), fig_key)
         text = self._memo.get(key)
         if text is None:
             if len(self._memo) > 20_000:
@@ -120,19 +113,21 @@ class NoteWriter(RuleComponent):
                 items[f["finding"]] = fig
         if not items:
             return None
-        # the paragraph depends only on the findings, their figures and the age
-        key = (tuple((fid, self._figure_key(fig)) for fid, fig in items.items()), age)
+        ordered = sorted(items, key=lambda fid: self.order.get(fid, 999))
+        # the paragraph depends on these only (the same inputs always give the same paragraph)
+        key = (age, tuple((fid, items[fid]["kind"], items[fid].get("percent"),
+                           (items[fid].get("range") or {}).get("percent_from"),
+                           (items[fid].get("range") or {}).get("percent_to")) for fid in ordered))
         text = self._appendix_memo.get(key)
         if text is None:
-            if len(self._appendix_memo) > 5_000:
+            if len(self._appendix_memo) > 20_000:
                 self._appendix_memo.clear()
-            text = self._appendix_memo[key] = self._write_appendix(items, age)
+            text = self._appendix_memo[key] = self._appendix(items, ordered, age)
         return text
 
-    def _write_appendix(self, items: dict[str, dict], age: Optional[int]) -> str:
+    def _appendix(self, items: dict[str, dict], ordered: list[str], age: Optional[int]) -> str:
         a = self.appendix_text
         by_age = self.prevalence.by_age
-        ordered = sorted(items, key=lambda fid: self.order.get(fid, 999))
         parts = []
         for fid in ordered:
             fig, label = items[fid], self.labels.get(fid, fid)
@@ -158,37 +153,38 @@ class NoteWriter(RuleComponent):
         """One entry per finding: report-level assertion (present > possible > absent >
         historical), the levels and worst severity of the mentions with that
         assertion, and a note for the whole. In order of first mention."""
-        rank, sev_rank = _RANK, _SEVERITY_RANK
+        rank = _RANK
+        sev_rank = _SEV_RANK
         by_id: dict[str, list[dict]] = {}
         for f in findings:
-            group = by_id.get(f["finding"])
-            if group is None:
-                by_id[f["finding"]] = [f]
-            else:
-                group.append(f)
+            by_id.setdefault(f["finding"], []).append(f)
         out = []
         for fid, mentions in by_id.items():
-            if len(mentions) == 1:  # the usual case, without the merging below
-                first = mentions[0]
+            if len(mentions) == 1:
                 chosen = mentions
-                levels = list(dict.fromkeys(first["levels"]))
-                severity = first.get("severity")
-                attention = bool(first.get("attention"))
-                prevalence = first.get("prevalence") or None
             else:
                 best = min(rank.get(m.get("assertion"), 9) for m in mentions)
                 chosen = [m for m in mentions if rank.get(m.get("assertion"), 9) == best]
+            first = chosen[0]
+            if len(chosen) == 1:
+                # one mention: its levels, severity, attention, figure (as the loop below gives)
+                levels = list(first["levels"])
+                severity = first.get("severity")
+                attention = bool(first.get("attention"))
+                prevalence = first["prevalence"] if first.get("prevalence") else None
+            else:
                 levels = []
                 for m in chosen:
                     levels += [lv for lv in m["levels"] if lv not in levels]
-                first = chosen[0]
                 severity = max((m.get("severity") for m in chosen), key=lambda v: sev_rank.get(v, 0))
                 attention = any(m.get("attention") for m in chosen)
                 prevalence = next((m["prevalence"] for m in chosen if m.get("prevalence")), None)
             entry = {
                 "finding": fid, "label": first["label"], "group": first["group"],
                 "assertion": first.get("assertion", "present"), "levels": levels,
-                "severity": severity, "attention": attention, "prevalence": prevalence,
+                "severity": severity,
+                "attention": attention,
+                "prevalence": prevalence,
                 "mentions": [[m["start"], m["end"]] for m in mentions],
             }
             entry["note"] = self.note(entry)

@@ -32,6 +32,12 @@ class Prevalence(RuleComponent):
         self.data = rules.load_prevalence(directory)
         self.groups = {r.id: r.group for r in rules.load_findings(directory)}
         self._memo: dict[tuple, Optional[dict]] = {}
+        never = self.data.never_reassure
+        #: findings never called common: red flags and never_reassure.findings
+        self._never = frozenset(fid for fid, group in self.groups.items() if group == "red_flag") | set(never.findings)
+        self._when: dict[str, list] = {}
+        for w in never.when:
+            self._when.setdefault(w.finding, []).append(w)
 
     def value_at(self, row: str, age: float) -> float:
         """The by-age table value at ``age`` (linear between decades)."""
@@ -75,13 +81,14 @@ class Prevalence(RuleComponent):
 
     def reassurable(self, f: dict) -> bool:
         """May this mention be called common? Never for red flags and PREVALENCE.md section 4."""
-        never = self.data.never_reassure
-        if self.groups.get(f["finding"]) == "red_flag" or f["finding"] in never.findings:
+        fid = f["finding"]
+        if fid in self._never:
             return False
+        when = self._when.get(fid)
+        if not when:
+            return True
         attrs = f.get("attributes") or {}
-        for w in never.when:
-            if w.finding != f["finding"]:
-                continue
+        for w in when:  # the never_reassure.when rules of this finding, in file order
             if w.severity is not None and f.get("severity") == w.severity:
                 return False
             if w.grade_at_least is not None and (attrs.get("grade") or 0) >= w.grade_at_least:

@@ -17,6 +17,7 @@ from spacy.tokens import Doc
 from . import extensions as ext
 from . import rules
 from .base import RuleComponent, doc_text
+from .scan import may_match_in, needed_literals
 
 LINE = re.compile(r"[^\n]*")
 #: Section kinds that end after their first line of text.
@@ -38,13 +39,26 @@ class SectionSplitter(RuleComponent):
         self.not_title = re.compile(reg.not_title, rules.FLAGS)
         self.regions = [(r.region, re.compile(r.pattern, rules.FLAGS)) for r in reg.patterns]
         self.any_region = re.compile("|".join(f"(?:{r.pattern})" for r in reg.patterns), rules.FLAGS)
+        self.region_needs = needed_literals(self.any_region.pattern, rules.FLAGS)
         # quick test: can this line be a header or title at all?
         self.any_header = re.compile(
             "|".join(f"(?:{h.pattern})" for h in data.headers), rules.FLAGS
         )
 
-    def region_of(self, line: str) -> Optional[str]:
-        """The region a title line names ("LSS MRI :", "LUMBAR: ..."), or None."""
+    def region_of(self, line: str, text: Optional[str] = None, start: int = 0) -> Optional[str]:
+        """The region a title line names ("LSS MRI :", "LUMBAR: ..."), or None.
+
+        ``text``, ``start``: the report the line is in and where, to look for the
+        words the region patterns need in it first (scan.may_match_in).
+        """
+        if len(line) > 12 * self.max_words:
+            # too long to be a title, so only a short label before a colon could name one
+            # (checked first: most lines of a long-form report end here)
+            head, colon, _ = line.partition(":")
+            if not colon or not 0 < len(head.split()) <= self.inline_max_words:
+                return None
+        if text is not None and not may_match_in(self.region_needs, text, start, start + len(line)):
+            return None  # none of the words a region pattern needs
         if not self.any_region.search(line):
             return None  # names no region: the usual case, decided in one search
         head, colon, _ = line.partition(":")
@@ -105,7 +119,8 @@ class SectionSplitter(RuleComponent):
                 rest = line[new["header_end"] - start:].strip(" \t:-")
                 short_left = (0 if rest else 1) if new["kind"] in SHORT_KINDS else -1
             if new is None or new["kind"] == "findings" and new["header_end"] == start:
-                r = self.region_of(line)
+                # a line without any word a region pattern needs names no region
+                r = self.region_of(line, text, start)
                 if r is not None:
                     inline = ":" in line and line.partition(":")[2].strip(" \t-")
                     revert_to = (region,) if inline and r != "lumbar" else None

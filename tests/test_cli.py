@@ -171,6 +171,26 @@ def test_bench_prints_figures_and_ratios():
     assert data["load_seconds"] > 0
 
 
+def test_bench_several_corpora_in_one_run(tmp_path):
+    one = tmp_path / "one.jsonl"
+    one.write_text('{"id": "a", "text": "L4-L5: mild disc bulge."}\n', encoding="utf-8")
+    res = invoke("bench", SAMPLES, one, "--repeat", 1, "--min-seconds", 0, "--no-medspacy", "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert [d["corpus"] for d in data] == [str(SAMPLES), str(one)]
+    assert data[1]["reports"] == 1
+    for d in data:
+        assert set(d["stages"]) == {"tokenizer", "extraction", "spinecontext"}
+        assert d["ratios"]["spinecontext_time_vs_tokenizer"] > 1
+        assert d["ratios"]["extraction_time_vs_tokenizer"] > 0
+    res = invoke("bench", SAMPLES, one, "--repeat", 1, "--min-seconds", 0, "--no-medspacy")
+    assert res.exit_code == 0, res.output
+    assert res.stdout.count("spinecontext time / tokenizer time:") == 2
+    assert f"corpus: {one}: 1 reports" in res.stdout and "summary" in res.stdout
+    res = invoke("bench", SAMPLES, tmp_path / "missing.jsonl", "--repeat", 1, "--no-medspacy")
+    assert res.exit_code != 0
+
+
 def test_table_shows_notes(tmp_path):
     f = tmp_path / "r.txt"
     f.write_text("L4-L5: mild disc bulge. L5-S1: disc extrusion.", encoding="utf-8")
