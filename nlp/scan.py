@@ -198,11 +198,13 @@ _last_info: tuple = (None, False, None)
 
 
 def _exact_char(c: str) -> bool:
-    """Is character ``c`` read exactly by the prefix analysis (on ASCII patterns)?"""
+    """Is character ``c`` read exactly by the prefix analysis (on ASCII patterns), and
+    lowered alike alone and in the text (the keys slice the lowered text)?"""
     ok = _char_exact.get(c)
     if ok is None:
         ascii_ = c <= "\x7f"
         ok = (len(c.lower()) == 1
+              and c != "\u03a3"                               # capital sigma lowers by context (final ς)
               and (ascii_ or _ASCII_I.match(c) is None)        # folds onto no ASCII letter (K, ſ, ı)
               and (ascii_ or _DIGIT.match(c) is None)          # \d lists only 0-9
               and (_SPACE.match(c) is None or c in _SPACES))   # \s lists only these
