@@ -62,6 +62,8 @@ class Spine:
         """The vertebra below ``v``; L5 is followed by S1 (L6 only when written)."""
         if v == "L5":
             return "S1"
+        if v not in self.index:
+            return None  # a bone named as a whole ("sacrum") has no vertebra below
         i = self.index[v] + 1
         return self.order[i] if i < len(self.order) else None
 

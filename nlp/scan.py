@@ -317,8 +317,9 @@ class Scanner:
 
     def compiled_for(self, key: str) -> Optional[re.Pattern]:
         """The alternation to try where the text starts with ``key`` (lower case), or None."""
-        if len(key) < K:
-            key = key.ljust(K)
+        if len(key) != K:
+            # shorter at the end of the text; longer where a character lowers to two ("İ")
+            key = key.ljust(K)[:K]
         try:
             return self._by_key[key]
         except KeyError:
@@ -343,8 +344,8 @@ class Scanner:
             if p >= end:
                 return
             key = text[p:p + K].lower()
-            if len(key) < K:
-                key = key.ljust(K)
+            if len(key) != K:
+                key = key.ljust(K)[:K]  # end of text, or a character that lowers to two ("İ")
             try:
                 rx = by_key[key]
             except KeyError:

@@ -183,3 +183,12 @@ def test_displacement_of_the_cord_by_a_mass_is_cord_compression(pairs):
 ])
 def test_a_noun_after_a_list_covers_every_structure_in_it(pairs, text, expected):
     assert pairs(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "İnsufficiency fracture at L2.",          # a capital that lowers to two characters
+    "Disc bulge. İ L4-5 protrusion.",
+    "Grade 1 anterolisthesis of the sacrum.",  # the sacrum has no vertebra below it
+])
+def test_odd_characters_and_the_sacrum_never_fail(annotate, text):
+    assert annotate(text).findings
