@@ -29,7 +29,7 @@ from spacy.tokens import Doc
 from . import extensions as ext
 from . import rules
 from .base import RuleComponent, doc_text, sentence_index, set_finding_spans
-from .levels import Spine
+from .levels import Spine, unique
 from . import scan
 from .scan import Scanner, doc_word_starts, text_info, word_starts
 
@@ -286,7 +286,7 @@ class FindingMatcher(RuleComponent):
                         extra += nxt["levels"]
                         prev = nxt
                     if extra:
-                        chosen = {**after, "levels": _unique(after["levels"] + extra)}
+                        chosen = {**after, "levels": unique(after["levels"] + extra)}
             elif before is not None:
                 chosen = before
             elif after is not None:
@@ -321,7 +321,7 @@ class FindingMatcher(RuleComponent):
         elif rule.level_kind in ("vertebra", "any") and bodies:
             levels = bodies
         elif rule.level_kind == "vertebra" and rule.disc_level == "upper_vertebra":
-            levels = _unique([lv.split("-")[0] for lv in discs])
+            levels = unique([lv.split("-")[0] for lv in discs])
         if rule.single_vertebra == "disc_below" and not discs:
             levels = [f"{v}-{self.spine.below(v)}" for v in bodies if self.spine.below(v)]
         return levels
@@ -362,11 +362,6 @@ class FindingMatcher(RuleComponent):
 
 
 _BLANK = re.compile(r"\n[ \t]*\n")
-
-
-def _unique(items: list[str]) -> list[str]:
-    seen: set[str] = set()
-    return [x for x in items if not (x in seen or seen.add(x))]
 
 
 def _overlaps(spans, start: int, end: int) -> bool:

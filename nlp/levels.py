@@ -100,24 +100,24 @@ class Spine:
     def expand_range(self, first: list[str], last: list[str]) -> list[str]:
         """Levels of "<first> through <last>" (either order: "from L4/5 up to L2/3"), discs or vertebrae."""
         a, b = first[0], last[-1]
-        if "-" in a and "-" in b:
+        if self.is_disc(a) and self.is_disc(b):
             (u1, l1), (u2, l2) = a.split("-"), b.split("-")
-            if not all(v in self.index for v in (u1, l1, u2, l2)):
-                return first + last
-            upper = min(u1, u2, key=self.index.__getitem__)
-            lower = max(l1, l2, key=self.index.__getitem__)
-            if self.index[upper] < self.index[lower]:
-                return self.discs_between(upper, lower) or first + last
-        if a not in self.index or b not in self.index:
+            if all(v in self.index for v in (u1, l1, u2, l2)):
+                upper = min(u1, u2, key=self.index.__getitem__)
+                lower = max(l1, l2, key=self.index.__getitem__)
+                if self.index[upper] < self.index[lower]:
+                    return self.discs_between(upper, lower) or first + last
             return first + last
-        if "-" not in a and "-" not in b and self.index[b] < self.index[a]:
+        if self.is_disc(a) or self.is_disc(b) or a not in self.index or b not in self.index:
+            return first + last
+        if self.index[b] < self.index[a]:
             a, b = b, a
-        if "-" not in a and "-" not in b and self.index[a] < self.index[b]:
-            # "T11 to L2": the vertebrae, then the discs between them (a disc
-            # finding over the range takes the discs, a vertebral one the bodies)
-            bodies = [v for v in self.order[self.index[a]: self.index[b] + 1] if v != "L6" or "L6" in (a, b)]
-            return bodies + self.discs_between(a, b)
-        return first + last
+        if a == b:
+            return first + last
+        # "T11 to L2": the vertebrae, then the discs between them (a disc
+        # finding over the range takes the discs, a vertebral one the bodies)
+        bodies = [v for v in self.order[self.index[a]: self.index[b] + 1] if v != "L6" or "L6" in (a, b)]
+        return bodies + self.discs_between(a, b)
 
     @staticmethod
     def is_disc(level: str) -> bool:
@@ -242,12 +242,12 @@ class LevelFinder(RuleComponent):
                     last = lasts[-1]  # the levels of the group's last mention
                     if self.range_joiner.match(between):
                         kept = [lv for lv in g["levels"] if lv not in last]
-                        g["levels"] = _unique(kept + spine.expand_range(last[-1:], levels))
+                        g["levels"] = unique(kept + spine.expand_range(last[-1:], levels))
                         g["end"] = end
                         lasts[-1] = levels
                         continue
                     if self.list_joiner.match(between):
-                        g["levels"] = _unique(g["levels"] + levels)
+                        g["levels"] = unique(g["levels"] + levels)
                         g["end"] = end
                         lasts[-1] = levels
                         continue
@@ -336,7 +336,8 @@ _HEADER_REST = re.compile(r"[^\S\n]*(?:\w+[^\S\n]*)?[:.\-]*[^\S\n]*(?:\n[ \t]*)+
 _BULLET = re.compile(r"\s*(?:[-*•·]|\d{1,2}[.)])")
 
 
-def _unique(items: list[str]) -> list[str]:
+def unique(items: list[str]) -> list[str]:
+    """The items in order, each once."""
     seen = set()
     return [x for x in items if not (x in seen or seen.add(x))]
 
