@@ -74,8 +74,11 @@ class SentenceSplitter(RuleComponent):
             # Token.is_sent_start rescans the doc on each write: fine for a few
             doc[0].is_sent_start = True
             for a, b in sents:
+                # offsets are of the text the components read, which the speller
+                # may have made longer or shorter than the tokens' text: the
+                # finish component sets the final starts; here stay inside the doc
                 span = doc.char_span(a, b, alignment_mode="expand")
-                if span is not None and span.start > 0:
+                if span is not None and 0 < span.start < len(doc):
                     doc[span.start].is_sent_start = True
         elif len(doc):
             # many sentences: one array write keeps long reports linear

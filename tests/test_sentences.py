@@ -33,3 +33,14 @@ def test_continuation_after_full_stop_lowercase(nlp):
 def test_doc_sents_agree(nlp):
     doc = nlp("Disc bulge.\nNo stenosis.\nFacet arthropathy.")
     assert [s.text for s in doc.sents] == ["Disc bulge.\n", "No stenosis.\n", "Facet arthropathy."]
+
+
+def test_sentence_after_a_lengthening_correction_stays_inside_the_doc(nlp):
+    # "herniaton" is read as "herniation": the text the components read is one
+    # character longer than the tokens' text, and the last sentence ("?") starts
+    # past the last token in it (found by tests/test_properties.py)
+    text = "disc\ndisc disc disc disc disc disc disc\ndisc disc disc disc disc disc herniaton\n? "
+    doc = nlp(text)
+    assert doc.text == text
+    assert [s.text.strip() for s in doc.sents][0] == "disc"
+    assert any(f["finding"] == "disc_herniation" for f in doc._.spine_findings)
