@@ -24,6 +24,16 @@ SIDES = ("left", "right", "bilateral", "central")
 ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
 
 
+def _side(sides: set[str]) -> Optional[str]:
+    """One side for the side words read: both sides named is bilateral."""
+    if "bilateral" in sides or {"left", "right"} <= sides:
+        return "bilateral"
+    for name in ("left", "right", "central"):
+        if name in sides:
+            return name
+    return None
+
+
 class AttributeReader(RuleComponent):
     kind = "attributes"
 
@@ -78,15 +88,7 @@ class AttributeReader(RuleComponent):
                 sides.add(name)
             elif name not in positions:
                 positions.append(name)
-        side = None
-        if "bilateral" in sides or {"left", "right"} <= sides:
-            side = "bilateral"
-        else:
-            for name in ("left", "right", "central"):
-                if name in sides:
-                    side = name
-                    break
-        return severity, side, positions
+        return severity, _side(sides), positions
 
     def read_around(self, hits: list, hit_starts: list[int], b0: int, fe: int, a1: int) -> tuple:
         """``read(hits, hit_starts, b0, fe) + read(hits, hit_starts, fe, a1)`` in one walk."""
@@ -111,16 +113,7 @@ class AttributeReader(RuleComponent):
                     sides.add(name)
                 elif name not in positions:
                     positions.append(name)
-            side = None
-            if sides:
-                if "bilateral" in sides or {"left", "right"} <= sides:
-                    side = "bilateral"
-                else:
-                    for name in ("left", "right", "central"):
-                        if name in sides:
-                            side = name
-                            break
-            out += (severity, side, positions)
+            out += (severity, _side(sides) if sides else None, positions)
             if b0 > fe:  # (not met: b0 <= fs) the words after start at the mention's end
                 i = bisect_left(hit_starts, fe)
         return tuple(out)
