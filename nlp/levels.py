@@ -18,7 +18,7 @@ from spacy.tokens import Doc
 
 from . import extensions as ext
 from . import rules
-from .base import RuleComponent, doc_text
+from .base import RuleComponent, doc_text, doc_word_starts
 from .scan import may_match, needed_literals, text_info, word_scanner, word_starts
 
 #: One spelling of a level: a vertebra, optionally followed by a second one
@@ -52,11 +52,22 @@ class Spine:
         self.index = {v: i for i, v in enumerate(self.order)}
         self.aliases = {k.upper(): v.upper() for k, v in data.letter_aliases.items()}
         self.lumbar = frozenset(data.lumbar)
+        # answers of vertebra() and pair(), which depend only on the level data
+        self._vertebrae: dict[tuple[str, str], Optional[str]] = {}
+        self._pairs: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def vertebra(self, letter: str, number: str) -> Optional[str]:
-        letter = self.aliases.get(letter.upper(), letter.upper())
-        name = f"{letter}{int(number)}"
-        return name if name in self.index else None
+        key = (letter, number)
+        try:
+            return self._vertebrae[key]
+        except KeyError:
+            pass
+        up = self.aliases.get(letter.upper(), letter.upper())
+        name = f"{up}{int(number)}"
+        found = name if name in self.index else None
+        if len(self._vertebrae) < 4096:
+            self._vertebrae[key] = found
+        return found
 
     def below(self, v: str) -> Optional[str]:
         """The vertebra below ``v``; L5 is followed by S1 (L6 only when written)."""
@@ -84,6 +95,14 @@ class Spine:
         return out if v == lower else []
 
     def pair(self, upper: str, lower: str) -> list[str]:
+        """Levels of a mention written from vertebra ``upper`` to ``lower`` ("L4-5", "L1-L3")."""
+        key = (upper, lower)
+        levels = self._pairs.get(key)
+        if levels is None:
+            levels = self._pairs[key] = tuple(self._pair(upper, lower))
+        return list(levels)
+
+    def _pair(self, upper: str, lower: str) -> list[str]:
         if self.index[lower] < self.index[upper]:
             upper, lower = lower, upper
         if upper == lower:
@@ -157,7 +176,8 @@ class LevelFinder(RuleComponent):
         self.line_start_before = re.compile(data.sentence_header_before, rules.FLAGS)
 
     # -- mentions -----------------------------------------------------------
-    def mentions(self, text: str) -> list[tuple[int, int, list[str]]]:
+    def mentions(self, text: str, words: Optional[list[int]] = None) -> list[tuple[int, int, list[str]]]:
+        """Level mentions (start, end, levels); ``words``: the word starts of ``text``, if known."""
         spine = self.spine
         out: list[tuple[int, int, list[str]]] = []
         for m in MENTION.finditer(text):
@@ -196,14 +216,14 @@ class LevelFinder(RuleComponent):
         exact = text_info(text)[0]
         if may_match(self.named_needs, text):
             if exact and self.named_words is not None:
-                found = self.named_words.finditer(text, starts=word_starts(text, False))
+                found = self.named_words.finditer(text, starts=words if words is not None else word_starts(text, False))
             else:
                 found = self.named.finditer(text)
             for m in found:
                 out.append((m.start(), m.end(), [self.named_levels[int(m.lastgroup[1:])]]))
         if self.ordinal is not None and may_match(self.ordinal_needs, text):
             if exact and self.ordinal_words is not None:
-                found = self.ordinal_words.finditer(text, starts=word_starts(text, False))
+                found = self.ordinal_words.finditer(text, starts=words if words is not None else word_starts(text, False))
             else:
                 found = self.ordinal.finditer(text)
             for m in found:
@@ -230,11 +250,11 @@ class LevelFinder(RuleComponent):
             out.append((start, end, levels))
         return out
 
-    def groups(self, text: str) -> list[dict]:
+    def groups(self, text: str, words: Optional[list[int]] = None) -> list[dict]:
         groups: list[dict] = []
         lasts: list[list[str]] = []
         spine = self.spine
-        for start, end, levels in self.paired(text, self.mentions(text)):
+        for start, end, levels in self.paired(text, self.mentions(text, words)):
             if groups:
                 g = groups[-1]
                 between = text[g["end"]:start]
@@ -321,7 +341,7 @@ class LevelFinder(RuleComponent):
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc_text(doc)
-        groups = self.groups(text)
+        groups = self.groups(text, doc_word_starts(doc, False))
         boundaries = [s["start"] for s in (ext.get(doc, "spine_sections") or [])]
         sents = ext.get(doc, "spine_sentences") or []
         self.mark_headers(text, groups, boundaries, [s[0] for s in sents])

@@ -108,9 +108,11 @@ class SentencesFile(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     version: int
     break_: Regex = Field(alias="break")
+    #: a full stop that ends a sentence with no space after it: the cut is after the stop
+    glued_break: Optional[Regex] = None
     keep: Regex
     continuation: Regex
-    _v = field_validator("break_", "keep", "continuation")(_check_regex)
+    _v = field_validator("break_", "glued_break", "keep", "continuation")(_check_regex)
 
 
 # --- levels -----------------------------------------------------------------

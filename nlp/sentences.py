@@ -34,15 +34,20 @@ class SentenceSplitter(RuleComponent):
     def _load(self, directory: Path) -> None:
         data = rules.load_sentences(directory)
         self.breaks = re.compile(data.break_, rules.FLAGS)
+        self.glued = re.compile(data.glued_break, rules.FLAGS) if data.glued_break else None
         self.keep = re.compile(r"(?:" + data.keep + r")\s*$", re.IGNORECASE)
         self.continuation = re.compile(data.continuation, rules.FLAGS)
 
     def split(self, text: str) -> list[list[int]]:
         """Sentences as [start, end] character offsets, trimmed, non-empty."""
         cuts: list[tuple[int, int]] = []
-        for m in self.breaks.finditer(text):
-            a, b = m.start(), m.end()
-            piece = m.group()
+        found = [(m.start(), m.end(), m.group()) for m in self.breaks.finditer(text)]
+        if self.glued is not None and "." in text:
+            # a stop glued to the next sentence: an empty cut after the stop
+            glued = [(m.end(), m.end(), "") for m in self.glued.finditer(text)]
+            if glued:
+                found = sorted(found + glued)
+        for a, b, piece in found:
             if "\n" in piece and "\n\n" not in piece.replace(" ", "").replace("\t", ""):
                 # one line break: the next line may carry on this sentence
                 prev = text[max(0, a - 2):a].rstrip()
