@@ -17,7 +17,7 @@ from spacy.tokens import Doc
 from . import extensions as ext
 from . import rules
 from .base import RuleComponent, doc_text
-from .scan import Scanner, doc_word_starts, may_match_in, needed_literals
+from .scan import Scanner, doc_word_starts, may_match_in, needed_literals, word_scanner
 
 SEVERITY_RANK = {"mild": 1, "moderate": 2, "severe": 3}
 SIDES = ("left", "right", "bilateral", "central")
@@ -51,7 +51,12 @@ class AttributeReader(RuleComponent):
         self.not_severity = re.compile(r"(?:" + data.severity.not_severity + r")", rules.FLAGS)
         sev = data.severity
         self.after_ok = c(sev.after_finding) if sev.after_finding else None
-        self.clause_break = c(sev.clause_break) if sev.clause_break else None
+        cb = sev.clause_breaks
+        self.break_marks = tuple(cb.marks) if cb else ()
+        self.before_comma = re.compile(rf"(?:{cb.before_comma})\s*,", rules.FLAGS) if cb and cb.before_comma else None
+        words = sorted(cb.words, key=len, reverse=True) if cb else []
+        alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+        self.break_words = (word_scanner(rf"\b(?:{alt})\b", rules.FLAGS, "b") or Scanner([rf"\b(?:{alt})\b"], rules.FLAGS, "b")) if words else None
         self.for_all = c(sev.for_all) if sev.for_all else None
         self.for_all_needs = needed_literals(sev.for_all, rules.FLAGS) if sev.for_all else None
         self.sev_names = {"mild": "mild", "minimal": "mild", "moderate": "moderate", "severe": "severe"}
@@ -68,6 +73,31 @@ class AttributeReader(RuleComponent):
             if kind == "sev" and self.not_severity.search(text, max(0, m.start() - 12), m.start()):
                 continue  # "no significant"
             out.append((m.start(), m.end(), kind, name))
+        return out
+
+    def clause_breaks(self, doc: Doc, text: str) -> list[tuple[int, int]]:
+        """(start, end) of every clause break of the report (attributes.yaml
+        ``clause_breaks``), in order; computed once a report."""
+        out: list[tuple[int, int]] = []
+        for mark in self.break_marks:
+            i = text.find(mark)
+            while i != -1:
+                out.append((i, i + 1))
+                i = text.find(mark, i + 1)
+        if self.before_comma is not None:
+            i = text.find(",")
+            while i != -1:
+                # the word ending and spaces before this comma: searched in a short
+                # window that ends at the comma, so each comma is looked at once
+                lo = max(0, i - 24)
+                for m in self.before_comma.finditer(text, lo, i + 1):
+                    if m.end() == i + 1:
+                        out.append((m.start(), m.end()))
+                i = text.find(",", i + 1)
+        if self.break_words is not None:
+            starts = doc_word_starts(doc, not self.break_words.words_only)
+            out += [(m.start(), m.end()) for m in self.break_words.finditer(text, starts=starts)]
+        out.sort()
         return out
 
     def read(self, hits: list, hit_starts: list[int], a: int, b: int) -> tuple[Optional[str], Optional[str], list[str]]:
@@ -143,6 +173,8 @@ class AttributeReader(RuleComponent):
         sents = ext.get(doc, "spine_sentences") or [[0, len(text)]]
         hits = self.words_in(text, doc_word_starts(doc, not self.words.words_only)) if findings else []
         hit_starts = [h[0] for h in hits]
+        breaks = self.clause_breaks(doc, text) if findings else []
+        break_starts = [a for a, _ in breaks]
         by_sentence: dict[int, list[int]] = {}
         for_all: dict[int, Optional[re.Match]] = {}
         for i, f in enumerate(findings):  # findings are in start order
@@ -161,14 +193,20 @@ class AttributeReader(RuleComponent):
                     next_start = findings[j]["start"]
             b0 = max(prev_end, fs - self.before)
             a1 = min(next_start, fe + self.after)
-            if self.clause_break is not None:
+            if breaks:
                 # words across a clause break describe something else: before the
-                # mention, read after the last break; after it, up to the first
-                for m in self.clause_break.finditer(text, b0, fs):
-                    b0 = m.end()
-                m = self.clause_break.search(text, fe, a1)
-                if m is not None:
-                    a1 = m.start()
+                # mention, read after the last break inside the window; after it,
+                # up to the first
+                k = bisect_left(break_starts, fs) - 1
+                lo = bisect_left(break_starts, b0)
+                while k >= lo:
+                    if breaks[k][1] <= fs:
+                        b0 = breaks[k][1]
+                        break
+                    k -= 1
+                k = bisect_left(break_starts, fe)
+                if k < len(breaks) and breaks[k][1] <= a1:
+                    a1 = breaks[k][0]
             # words before the mention (and in it) first, then words after it
             sev_b, side_b, pos_b, sev_a, side_a, pos_a = self.read_around(hits, hit_starts, b0, fe, a1)
             if sev_a is not None and self.after_ok is not None:

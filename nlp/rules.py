@@ -237,8 +237,33 @@ class ContextFile(_Strict):
 
 
 # --- attributes -------------------------------------------------------------
+class ClauseBreaks(_Strict):
+    """What ends a clause, for reading attributes: punctuation marks, a word ending
+    that comes right before a comma ("narrowed,"), and linking words."""
+    marks: list[str] = []
+    before_comma: Optional[Regex] = None
+    words: list[str] = []
+    _v = field_validator("before_comma")(lambda v: v if v is None else _check_regex(v))
+
+    @field_validator("marks")
+    @classmethod
+    def _one_character(cls, v: list[str]) -> list[str]:
+        bad = [m for m in v if len(m) != 1 or m.isalnum()]
+        if bad:
+            raise ValueError(f"clause break marks are single punctuation characters, not {bad}")
+        return v
+
+    @field_validator("words")
+    @classmethod
+    def _plain_words(cls, v: list[str]) -> list[str]:
+        bad = [w for w in v if not re.fullmatch(r"[A-Za-z]+(?: [A-Za-z]+)*", w)]
+        if bad:
+            raise ValueError(f"clause break words are plain words, not {bad}")
+        return v
+
+
 class SeverityWords(_Strict):
-    _v = field_validator("after_finding", "clause_break", "for_all")(lambda v: v if v is None else _check_regex(v))
+    _v = field_validator("after_finding", "for_all")(lambda v: v if v is None else _check_regex(v))
 
     mild: Regex
     moderate: Regex
@@ -247,9 +272,9 @@ class SeverityWords(_Strict):
     # what may stand between a finding and a grading word after it ("stenosis
     # is moderate"); anything else means the word grades something else
     after_finding: Optional[Regex] = None
-    # the grading words before a finding are read after the last of these
+    # the grading words before a finding are read after the last clause break
     # ("foramina are narrowed, left lateral recess narrowing")
-    clause_break: Optional[Regex] = None
+    clause_breaks: Optional["ClauseBreaks"] = None
     # a grading word for every finding of the sentence ("..., all mild in degree")
     for_all: Optional[Regex] = None
 

@@ -90,3 +90,22 @@ def test_edited_rule_changes_behaviour(rules_copy):
     _edit(rules_copy / "findings" / "a_disc.yaml", r"'\bbulg(?:e|es|ing|ed)\b'", r"'\bbulg(?:e|es|ing|ed|ish)\b'")
     after = spinecontext.annotate(spinecontext.load(rules_copy), "Disc bulgish at L4-5.")
     assert [(f.finding, f.levels) for f in after.findings] == [("disc_bulge", ["L4-L5"])]
+
+
+def test_clause_break_words_are_plain_words(rules_copy):
+    _edit(rules_copy / "attributes.yaml", "words: [with, causing,", r"words: ['wi\w+', causing,")
+    with pytest.raises(RuleFileError, match=r"attributes\.yaml.*plain words"):
+        rules.load_attributes(rules_copy)
+
+
+def test_edited_clause_break_changes_behaviour(rules_copy):
+    """Clause breaks are data: with "with" no longer a break, the grade of the
+    clause before it reaches the finding after it."""
+    import spinecontext
+
+    text = "L4-5: severe scarring with foraminal stenosis."
+    before = [(f.finding, f.severity) for f in spinecontext.annotate(spinecontext.load(rules_copy), text).findings]
+    _edit(rules_copy / "attributes.yaml", "words: [with, causing,", "words: [causing,")
+    after = [(f.finding, f.severity) for f in spinecontext.annotate(spinecontext.load(rules_copy), text).findings]
+    assert before == [("foraminal_stenosis", None)]
+    assert after == [("foraminal_stenosis", "severe")]
