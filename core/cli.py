@@ -250,6 +250,35 @@ def compare_engines(
     typer.echo(json.dumps(results, indent=2) if as_json else format_compare(results))
 
 
+@app.command("try-scispacy")
+def try_scispacy(
+    corpora: List[Path] = typer.Argument(..., help="Gold .jsonl files (format: shared/ANNOTATION.md)."),
+    repeat: int = typer.Option(3, "--repeat", min=1, max=50, help="Timings per variant and corpus; the best is kept."),
+    min_seconds: float = typer.Option(1.0, "--min-seconds", min=0.0, max=60.0, help="Each timing loops over the corpus for at least this long."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Measure scispaCy's offline parts in our pipeline: abbreviation detector, tokenizer, pysbd sentences.
+
+    Needs pip install "spinecontext[scispacy]"; no scispaCy model is used or downloaded.
+    Per corpus and variant: pair F1, report F1, negation errors, reports/s and time
+    vs a blank spaCy tokenizer (README: scispaCy).
+    """
+    from .evaluate import GoldFileError, read_gold
+    from .scispacy_trial import format_trial, run_trial
+
+    loaded = []
+    for corpus in corpora:
+        try:
+            loaded.append((str(corpus), read_gold(corpus)))
+        except GoldFileError as exc:
+            _fail(str(exc))
+    try:
+        results = run_trial(loaded, repeat=repeat, min_seconds=min_seconds)
+    except RuntimeError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps(results, indent=2) if as_json else format_trial(results))
+
+
 @app.command("stress-typos")
 def stress_typos(
     corpus: Path = typer.Argument(..., help="Gold .jsonl (format: shared/ANNOTATION.md)."),
