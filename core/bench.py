@@ -65,26 +65,10 @@ def _peak(fn: Callable[[str], object], texts: Sequence[str]) -> int:
 
 
 def medspacy_baseline(patterns_dir=None):
-    """medspaCy's default pipeline with TargetRules for the same findings."""
-    try:
-        from loguru import logger
+    """medspaCy's default pipeline with TargetRules for the same findings (see medspacy_rules)."""
+    from .medspacy_rules import medspacy_default_pipeline
 
-        logger.disable("PyRuSH")  # PyRuSH logs every sentence at DEBUG otherwise
-    except ImportError:  # pragma: no cover
-        pass
-    import medspacy
-    from medspacy.target_matcher import TargetRule
-
-    from .nlp import rules
-
-    d = rules.resolve_dir(patterns_dir)
-    nlp = medspacy.load()
-    target_rules = []
-    for rule in rules.load_findings(d):
-        for spec in rule.patterns:
-            target_rules.append(TargetRule(rule.id, rule.id.upper(), pattern=rules.expand(spec.regex, d)))
-    nlp.get_pipe("medspacy_target_matcher").add(target_rules)
-    return nlp
+    return medspacy_default_pipeline(patterns_dir)
 
 
 def load_time(runs: int = 3) -> float:

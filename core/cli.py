@@ -191,6 +191,94 @@ def bench(
         typer.echo(format_bench(results))
 
 
+@app.command("export-rules")
+def export_rules(
+    medspacy_dir: Path = typer.Option(..., "--medspacy", help="Folder to write the medspaCy rule files into (created if missing)."),
+    patterns: Optional[Path] = typer.Option(None, "--patterns", help="Export the rule files in this folder instead of the packaged ones."),
+) -> None:
+    """Write our rules as a medspaCy rule pack: TargetRule, ConTextRule and SectionRule JSON.
+
+    spinecontext_target_rules.json (finding patterns), spinecontext_context_rules.json
+    (assertion rules) and spinecontext_section_rules.json (section headers), each in
+    medspaCy's own format, to be read with TargetRule.from_json, ConTextRule.from_json
+    and SectionRule.from_json. What medspaCy's rule files cannot express is approximated
+    (a pattern's preceded_by / sentence_has condition folded into its expression) or
+    left out (report_has patterns, vetoes, yields_to, a ConText rule's stop expression,
+    exam-region titles), and counted.
+    """
+    from .medspacy_rules import CONTEXT, NOT_EXPRESSIBLE, SECTIONS, TARGETS, export_rules as run_export
+    from .nlp.rules import RuleFileError
+
+    try:
+        counts = run_export(medspacy_dir, patterns)
+    except RuleFileError as exc:
+        _fail(f"rule files: {exc}")
+    except OSError as exc:
+        _fail(f"cannot write {medspacy_dir} ({exc.strerror or exc.__class__.__name__})")
+    typer.echo(f"{medspacy_dir / TARGETS}: {counts['target_rules']} target rules")
+    typer.echo(f"{medspacy_dir / CONTEXT}: {counts['context_rules']} ConText rules")
+    typer.echo(f"{medspacy_dir / SECTIONS}: {counts['section_rules']} section rules")
+    for key, n in counts["left_out"].items():
+        typer.echo(f"not in medspaCy's terms ({n}): {NOT_EXPRESSIBLE[key]}")
+
+
+@app.command("compare-engines")
+def compare_engines(
+    corpora: List[Path] = typer.Argument(..., help="Gold .jsonl files (format: shared/ANNOTATION.md); all measured in this one process."),
+    repeat: int = typer.Option(3, "--repeat", min=1, max=50, help="Timings per engine and corpus; the best is kept."),
+    min_seconds: float = typer.Option(1.0, "--min-seconds", min=0.0, max=60.0, help="Each timing of spinecontext and the tokenizer loops for at least this long (medspaCy: one pass)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON (a list, one object per corpus)."),
+) -> None:
+    """spinecontext vs medspaCy with our exported rules vs medspaCy's default pipeline, on gold corpora.
+
+    Per corpus and engine: pair precision, recall and F1, report finding F1,
+    negation errors (findings the report only denies found present, levels
+    ignored), reports/s and time vs a blank spaCy tokenizer, all from one
+    process. medspaCy attributes no levels, so its pairs are unlevelled.
+    Slow: medspaCy takes about a second per 150 reports and pass.
+    """
+    from .compare import format_compare, run_compare
+    from .evaluate import GoldFileError, read_gold
+
+    loaded = []
+    for corpus in corpora:
+        try:
+            loaded.append((str(corpus), read_gold(corpus)))
+        except GoldFileError as exc:
+            _fail(str(exc))
+    results = run_compare(loaded, repeat=repeat, min_seconds=min_seconds)
+    typer.echo(json.dumps(results, indent=2) if as_json else format_compare(results))
+
+
+@app.command("try-scispacy")
+def try_scispacy(
+    corpora: List[Path] = typer.Argument(..., help="Gold .jsonl files (format: shared/ANNOTATION.md)."),
+    repeat: int = typer.Option(3, "--repeat", min=1, max=50, help="Timings per variant and corpus; the best is kept."),
+    min_seconds: float = typer.Option(1.0, "--min-seconds", min=0.0, max=60.0, help="Each timing loops over the corpus for at least this long."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Measure scispaCy's offline parts in our pipeline: abbreviation detector, tokenizer, pysbd sentences.
+
+    Needs pip install "spinecontext[scispacy]"; no scispaCy model is used or downloaded.
+    Per corpus and variant: pair F1, report F1, negation errors, reports/s and time
+    vs a blank spaCy tokenizer (README: scispaCy).
+    """
+    from .evaluate import GoldFileError, read_gold
+    from .scispacy_trial import format_trial, run_trial
+
+    loaded = []
+    for corpus in corpora:
+        try:
+            loaded.append((str(corpus), read_gold(corpus)))
+        except GoldFileError as exc:
+            _fail(str(exc))
+    try:
+        results = run_trial(loaded, repeat=repeat, min_seconds=min_seconds)
+    except RuntimeError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps(results, indent=2) if as_json else format_trial(results))
+
+
 @app.command("stress-typos")
 def stress_typos(
     corpus: Path = typer.Argument(..., help="Gold .jsonl (format: shared/ANNOTATION.md)."),

@@ -122,7 +122,7 @@ def from_doc(doc: Doc, *, report_id: str) -> ReportResult:
     findings = [
         FindingResult(
             finding=f["finding"], text=f["text"], start=f["start"], end=f["end"],
-            section=f["section"], levels=list(f["levels"]), laterality=f.get("laterality"),
+            section=f["section_name"], levels=list(f["levels"]), laterality=f.get("laterality"),
             severity=f.get("severity"), assertion=f.get("assertion", "present"), group=f["group"],
             prevalence=_plain(f["prevalence"]) if f.get("prevalence") else None, note=f.get("note"),
             attention=bool(f.get("attention")), label=f["label"], attributes=_plain(f.get("attributes", {})),

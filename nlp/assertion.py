@@ -66,7 +66,8 @@ class AssertionClassifier(RuleComponent):
 
     def assert_one(self, f: dict, sent: list[int], mods: list, starts: list[int],
                    words: list[int], terms: list[int], text: str) -> str:
-        """The assertion of one mention.
+        """The assertion of one mention; the modifiers that reach it go to ``f["context"]``
+        as ``[start, end, category, direction]`` (what medspaCy's ``Span._.modifiers`` shows).
 
         mods: modifiers sorted by start; starts: their start offsets; words: word
         start offsets of the report; terms: TERMINATE offsets, sorted.
@@ -82,6 +83,7 @@ class AssertionClassifier(RuleComponent):
         k = w0 + MAX_REACH + 2
         hi_pos = min(s1, words[k]) if k < len(words) else s1
         cats = set()
+        applied = None
         for a, b, rule in mods[bisect_left(starts, lo_pos):bisect_right(starts, hi_pos)]:
             if not s0 <= a < s1:
                 continue
@@ -100,6 +102,9 @@ class AssertionClassifier(RuleComponent):
             if stop is not None and stop.search(text, lo, hi):
                 continue
             cats.add(CATEGORY[rule.category])
+            if applied is None:
+                applied = f["context"] = []
+            applied.append([a, b, rule.category, rule.direction])
         negated = "absent" in cats
         in_history = f.get("section_kind") in HISTORY_SECTIONS and "exam" not in cats
         if ("historical" in cats or in_history) and not negated:

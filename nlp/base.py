@@ -67,7 +67,31 @@ def set_finding_spans(doc: Doc, findings: list[dict]) -> None:
     """
     if SPELLING_KEY in doc.user_data:
         return
-    doc.spans["spine_findings"] = extensions.record_spans(doc, findings, "finding")
+    spans = extensions.record_spans(doc, findings, "finding")
+    doc.spans["spine_findings"] = spans
+    doc.user_data[SPANS_KEY] = spans
+
+
+def set_entities(doc: Doc) -> None:
+    """``doc.ents``: the finding spans that overlap no other, earliest first (the longest of
+    those starting together), so that medspaCy's tools reading ``doc.ents`` see the findings.
+
+    Called by the last component, from the spans the components built last.
+    """
+    spans = doc.user_data.pop(SPANS_KEY, None)
+    if not spans:
+        return
+    kept = []
+    end = -1
+    for span in sorted(spans, key=_start_then_longest):
+        if span.start >= end:
+            kept.append(span)
+            end = span.end
+    doc.set_ents(kept, default="unmodified")
+
+
+def _start_then_longest(span) -> tuple[int, int]:
+    return span.start, -span.end
 
 
 #: ``Doc.text`` is rebuilt from the tokens on every access (tens of microseconds
@@ -88,6 +112,10 @@ def doc_text(doc: Doc) -> str:
         text = doc.user_data[TEXT_KEY] = doc.text
     return text
 
+
+#: ``doc.user_data`` key of the finding spans last built, for ``doc.ents``: the last
+#: component takes them (``set_entities``), so serialised docs hold no Span objects.
+SPANS_KEY = "spinecontext.finding_spans"
 
 #: Per-report caches shared by the components, removed with the text.
 CACHE_KEYS = (TEXT_KEY, "spinecontext.words", "spinecontext.words+punct")

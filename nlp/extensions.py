@@ -2,7 +2,9 @@
 
 All stored values are plain JSON data (dicts, lists, strings, numbers), so a
 Doc survives ``nlp.pipe(n_process=...)``, ``Doc.to_bytes`` and ``DocBin``.
-Span extensions are getters over that data, never stored objects.
+Span extensions are getters over that data, never stored objects. medspaCy's
+data model (ConText flags, modifiers, sections) is registered here too, as
+getters over the same data (``medspacy_view``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from spacy.attrs import IDX, LENGTH
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
+from . import medspacy_view
+
 DOC_EXTENSIONS = {
     # [{"name", "kind", "region", "start", "end", "header_end"}]
     "spine_sections": None,
@@ -22,7 +26,9 @@ DOC_EXTENSIONS = {
     "spine_sentences": None,
     # [{"levels", "start", "end", "header", "scope_end"}]
     "spine_levels": None,
-    # [{"finding", "start", "end", "text", "levels", "section", ...}]
+    # [{"finding", "start", "end", "text", "levels", "section_name", ...}]
+    # (no dict key "section", "modifier", "modifiers" or "context_graph" anywhere: medspaCy's
+    # msgpack decoders take any dict with one of those keys for their objects)
     "spine_findings": None,
     # the caller's age, set before the pipeline runs (spinecontext.make_doc)
     "spine_given_age": None,
@@ -115,6 +121,7 @@ def register() -> None:
         Doc.set_extension("spine_section_spans", getter=_section_spans)
     if not Doc.has_extension("spine_level_spans"):
         Doc.set_extension("spine_level_spans", getter=_level_spans)
+    medspacy_view.register()
     probe = Doc(Vocab(), words=["x"])
     probe._.spine_age = {"age": 1}
     _DIRECT = probe.user_data.get(_key("spine_age")) == {"age": 1}

@@ -349,7 +349,9 @@ class FindingMatcher(RuleComponent):
                 continue  # under a cervical, thoracic or other-exam title
             f.update({
                 "levels": lumbar,
-                "section": section["name"],
+                # not "section": medspaCy's msgpack decoder reads every dict with that key as
+                # its Section, which breaks DocBin and n_process once medspaCy is imported
+                "section_name": section["name"],
                 "section_kind": section["kind"],
                 "sentence": si,
                 "group": rule.group,

@@ -43,7 +43,7 @@ from spacy.tokens import Doc
 
 from . import extensions as ext
 from . import rules
-from .base import CACHE_KEYS, SPELLING_KEY, TEXT_KEY, RuleComponent, doc_text, drop_caches
+from .base import CACHE_KEYS, SPANS_KEY, SPELLING_KEY, TEXT_KEY, RuleComponent, doc_text, drop_caches, set_entities
 from .sentences import FEW_SENTENCES
 
 __all__ = ["SPELLING_KEY", "Speller", "OffsetMap", "restore", "load_speller"]
@@ -343,6 +343,10 @@ def restore(doc: Doc, record: dict) -> None:
         if m is not None and fe > stable:
             fs = f["start"] = m[fs]
             fe = f["end"] = m[fe]
+        if m is not None:
+            for c in f.get("context") or ():
+                if c[1] > stable:
+                    c[0], c[1] = m[c[0]], m[c[1]]
         f["text"] = text[fs:fe]
     if m is not None:
         for sec in ext.get(doc, "spine_sections") or []:
@@ -365,7 +369,9 @@ def restore(doc: Doc, record: dict) -> None:
             age["start"], age["end"] = m[age["start"]], m[age["end"]]
         for entry in ext.get(doc, "spine_summary") or []:
             entry["mentions"] = [[m[a], m[b]] for a, b in entry.get("mentions") or []]
-    doc.spans["spine_findings"] = ext.record_spans(doc, findings, "finding")
+    spans = ext.record_spans(doc, findings, "finding")
+    doc.spans["spine_findings"] = spans
+    doc.user_data[SPANS_KEY] = spans
 
 
 def _word(fix: list) -> dict:
@@ -446,6 +452,7 @@ class Finisher:
         record = doc.user_data.pop(SPELLING_KEY, None)
         if record is not None:
             restore(doc, record)
+        set_entities(doc)
         drop_caches(doc)
         return doc
 
@@ -472,8 +479,8 @@ def make_spelling(nlp: Language, name: str, patterns_dir: Optional[str]) -> Spel
 @Language.factory(
     "spinecontext_finish",
     default_config={},
-    assigns=["doc._.spine_findings", "doc.spans"],
+    assigns=["doc._.spine_findings", "doc.spans", "doc.ents"],
 )
 def make_finish(nlp: Language, name: str) -> Finisher:
-    """Map offsets back to the original report after spelling corrections, and drop per-report caches."""
+    """Map offsets back to the original report after spelling corrections, set ``doc.ents``, drop per-report caches."""
     return Finisher(nlp, name)
