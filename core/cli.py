@@ -158,6 +158,34 @@ def evaluate(
         typer.echo("\n" + format_errors(ev))
 
 
+@app.command("evaluate-compare")
+def evaluate_compare(
+    gold: Path = typer.Argument(..., help="Gold pairs .jsonl (corpora/README.md: id, prior, current, changes), e.g. corpora/change_pairs.jsonl."),
+    errors: bool = typer.Option(False, "--errors", help="Also list, per pair id, the (finding, level) pairs whose change is wrong."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    patterns: Optional[Path] = typer.Option(None, "--patterns", help="Use the rule files in this folder instead of the packaged ones."),
+) -> None:
+    """Score `compare` on gold pairs: change accuracy over the gold (finding, level) entries,
+    confusions, the red-flag safety check (gold new or worse red flags reported unchanged or
+    better), and both reports of each pair scored as single reports (pair F1, change)."""
+    from .evaluate import GoldFileError, evaluate_pairs, format_pair_errors, format_pair_summary, read_pairs
+
+    try:
+        pairs = read_pairs(gold)
+    except GoldFileError as exc:
+        _fail(str(exc))
+    ev = evaluate_pairs(_load(patterns), pairs, patterns)
+    summary = ev.summary()
+    if as_json:
+        if errors:
+            summary["errors"] = ev.errors
+        typer.echo(json.dumps(summary, indent=2, default=list))
+        return
+    typer.echo(format_pair_summary(summary))
+    if errors and ev.errors:
+        typer.echo("\n" + format_pair_errors(ev))
+
+
 @app.command()
 def bench(
     corpora: List[Path] = typer.Argument(..., help="One or more corpora: .jsonl files of reports (id, text) or folders of .txt files. All are measured in this one process."),
