@@ -16,7 +16,9 @@ Assertion = Literal["present", "absent", "possible", "historical"]
 Change = Literal["new", "worse", "better", "unchanged", "resolved"]
 #: When the mentions of one (finding, level) state different changes, the
 #: report-level change is the first of these (the one that most needs attention).
-CHANGE_PRECEDENCE: tuple[str, ...] = ("new", "worse", "resolved", "better", "unchanged")
+#: "worse" before "new": a finding one mention calls worse was there before
+#: ("enlarging L2 metastasis" with "new epidural tumour" at L2).
+CHANGE_PRECEDENCE: tuple[str, ...] = ("worse", "new", "resolved", "better", "unchanged")
 CHANGE_DESCRIPTION = (
     "What the report says about this finding compared with an earlier study: new, worse (increased, "
     "enlarged, progressed), better (decreased, smaller, improving), unchanged (stable, unchanged, again "
@@ -79,7 +81,7 @@ class FindingSummary(BaseModel):
     label: str
     group: Literal["common", "incidental", "red_flag"]
     assertion: Assertion = Field(description="Report-level: present > possible > absent > historical.")
-    change: Optional[Change] = Field(default=None, description="Report-level change of the mentions with that assertion: new > worse > resolved > better > unchanged; null when none states one.")
+    change: Optional[Change] = Field(default=None, description="Report-level change of the mentions with that assertion: worse > new > resolved > better > unchanged; null when none states one.")
     levels: list[str]
     severity: Optional[Literal["mild", "moderate", "severe"]] = None
     attention: bool

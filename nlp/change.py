@@ -58,7 +58,7 @@ from .scan import Scanner, doc_word_starts, needed_literals, text_info
 
 STRONG = ("NEW", "WORSE", "BETTER", "UNCHANGED", "RESOLVED")
 CUES = STRONG + ("PRIOR", "GLOBAL")
-_AT_LEVEL = re.compile(r"\s*(?:at|in)\s+(?:the\s+)?$", re.IGNORECASE)
+_AT_LEVEL = re.compile(r"\b(?:at|in)\s+(?:the\s+)?$", re.IGNORECASE)
 #: how far after a cue an "at <level>" may start
 _AT_REACH = 12
 
@@ -120,8 +120,13 @@ class ChangeDetector(RuleComponent):
 
     # -- one mention ------------------------------------------------------------------
     def reach(self, f: dict, sent: list[int], cues: list, starts: list[int], words: list[int],
-              term_fwd: list[int], term_bwd: list[int], text: str) -> list[tuple[int, str, int]]:
-        """(distance in characters, category, cue index) of every cue reaching the mention."""
+              term_fwd: list[int], term_bwd: list[int], text: str, relatives: list[int] = (),
+              next_start: Optional[int] = None) -> list[tuple[int, str, int]]:
+        """(distance in characters, category, cue index) of every cue reaching the mention.
+
+        relatives: offsets of RELATIVE words; next_start: where the next mention of the
+        sentence starts (a backward cue over a relative word reaches only the mention
+        right before it)."""
         s0, s1 = sent
         fs, fe = f["start"], f["end"]
         out = []
@@ -140,6 +145,10 @@ class ChangeDetector(RuleComponent):
             t = bisect_left(terms, lo)
             if t < len(terms) and terms[t] < hi:
                 continue
+            if terms is term_bwd and relatives:
+                r = bisect_left(relatives, lo)
+                if r < len(relatives) and relatives[r] < hi and next_start is not None and next_start < relatives[r]:
+                    continue  # another mention stands between this one and "which"
             if bisect_left(words, hi) - bisect_left(words, lo) > scope:
                 continue
             stop = self.stops[cues[k][3]]
@@ -158,20 +167,36 @@ class ChangeDetector(RuleComponent):
         findings = ext.get(doc, "spine_findings") or []
         sents = ext.get(doc, "spine_sentences") or [[0, len(text)]]
         found = self.cues(text, doc, sections)
-        term_fwd = [a for a, _, r, _ in found if r.category == "TERMINATE" and r.direction in ("forward", "bidirectional")]
+        term_fwd = [a for a, _, r, _ in found if r.category == "RELATIVE"
+                    or r.category == "TERMINATE" and r.direction in ("forward", "bidirectional")]
         term_bwd = [a for a, _, r, _ in found if r.category == "TERMINATE" and r.direction in ("backward", "bidirectional")]
-        cues = [c for c in found if c[2].category != "TERMINATE"]
+        relatives = [a for a, _, r, _ in found if r.category == "RELATIVE"]
+        cues = [c for c in found if c[2].category not in ("TERMINATE", "RELATIVE")]
         starts = [c[0] for c in cues]
         words = doc_word_starts(doc, False)
         levels = ext.get(doc, "spine_levels") or []
         level_starts = [g["start"] for g in levels]
         has_global = any(c[2].category == "GLOBAL" for c in cues)
         pending_global = []
-        for f in findings:
+        # where the next mention of the same sentence starts (for relative clauses)
+        following: dict[int, int] = {}
+        ordered = sorted(range(len(findings)), key=lambda i: findings[i]["start"])
+        for a, b in zip(ordered, ordered[1:]):
+            if findings[a]["sentence"] == findings[b]["sentence"] and findings[b]["start"] >= findings[a]["end"]:
+                following[a] = findings[b]["start"]
+        for i, f in enumerate(findings):
             assertion = f.get("assertion", "present")
-            if assertion == "historical" or f.get("section_kind") in self.ignore:
+            if f.get("section_kind") in self.ignore:
                 continue
-            got = self.reach(f, sents[f["sentence"]], cues, starts, words, term_fwd, term_bwd, text)
+            got = self.reach(f, sents[f["sentence"]], cues, starts, words, term_fwd, term_bwd, text,
+                             relatives, following.get(i))
+            if assertion == "historical":
+                # "Known T12 metastasis, unchanged": a finding of this exam said to be
+                # unchanged is there now (a history section is skipped above)
+                hits = [g for g in got if g[1] == "UNCHANGED"]
+                if not hits:
+                    continue
+                f["assertion"] = assertion = "present"
             if assertion == "absent":
                 hits = [g for g in got if g[1] == "RESOLVED"]
             else:
@@ -220,7 +245,7 @@ class ChangeDetector(RuleComponent):
         i = bisect_left(level_starts, end)
         if i >= len(levels) or levels[i]["start"] > end + _AT_REACH:
             return None
-        if not _AT_LEVEL.fullmatch(text[end:levels[i]["start"]]):
+        if not _AT_LEVEL.search(text[cue[0]:levels[i]["start"]]):
             return None
         named = [lv for lv in mention_levels if lv in levels[i]["levels"]]
         return named if named and len(named) < len(mention_levels) else None

@@ -20,7 +20,7 @@ from .base import RuleComponent, drop_caches
 
 _RANK = {"present": 0, "possible": 1, "absent": 2, "historical": 3}
 #: a summary entry's change when its mentions differ (the one that most needs attention first)
-_CHANGE_ORDER = ("new", "worse", "resolved", "better", "unchanged")
+_CHANGE_ORDER = ("worse", "new", "resolved", "better", "unchanged")
 _SEV_RANK = {None: 0, "mild": 1, "moderate": 2, "severe": 3}
 
 

@@ -245,7 +245,8 @@ SECTION_KINDS = ("history", "technique", "comparison", "findings", "exam")
 class ChangeRule(_Strict):
     literal: Optional[str] = None
     pattern: Optional[Regex] = None
-    category: Literal["NEW", "WORSE", "BETTER", "UNCHANGED", "RESOLVED", "PRIOR", "GLOBAL", "PSEUDO", "TERMINATE"]
+    category: Literal["NEW", "WORSE", "BETTER", "UNCHANGED", "RESOLVED", "PRIOR", "GLOBAL", "PSEUDO", "TERMINATE",
+                      "RELATIVE"]
     direction: Literal["forward", "backward", "bidirectional"] = "bidirectional"
     max_scope: int = Field(default=10, ge=1, le=60)
     stop: Optional[Regex] = None
