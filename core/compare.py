@@ -163,3 +163,53 @@ def compare(prior: ReportResult, current: ReportResult,
 
 
 __all__ = ["compare", "decide", "CompareResult", "ChangeEntry", "PairState", "ORDER", "RED_FLAGS"]
+
+
+def read_inputs(args: list[Path]) -> tuple[list, list[str]]:
+    """The two reports for ``spinecontext compare``: PRIOR CURRENT (files: .txt, or .jsonl
+    holding one report) or FILE.jsonl PRIOR_ID CURRENT_ID. Returns ([prior, current]
+    as :class:`~spinecontext.io.Report`, or [] when a problem stops it) and every
+    problem found, one line each ("WHERE: reason"), never report text."""
+    from .io import JSONL_SUFFIXES, iter_reports, read_jsonl
+
+    problems: list[str] = []
+    reports = []
+    if len(args) == 3:
+        path, ids = Path(args[0]), [str(args[1]), str(args[2])]
+        if not path.is_file():
+            return [], [f"{path}: no such file"]
+        if path.suffix.lower() not in JSONL_SUFFIXES:
+            return [], [f"{path}: with two ids the first argument must be a .jsonl file"]
+        found = {}
+        for rep in read_jsonl(path):
+            if rep.id in ids and rep.id not in found:
+                found[rep.id] = rep
+            elif rep.error and rep.id not in found and rep.id not in ids:
+                continue  # a bad line that is not one of ours is not our problem
+        if ids[0] == ids[1]:
+            problems.append(f"{path}: the two ids are the same ({ids[0]})")
+        for rid in ids:
+            if rid not in found:
+                problems.append(f"{path}: id {rid} not found")
+            else:
+                reports.append(found[rid])
+    elif len(args) == 2:
+        for arg in args:
+            path = Path(arg)
+            if path.is_dir():
+                problems.append(f"{path}: is a folder; give a report file")
+                continue
+            got = list(iter_reports([path]))
+            if len(got) != 1:
+                problems.append(f"{path}: holds {len(got)} reports; give one report a file, "
+                                "or FILE.jsonl PRIOR_ID CURRENT_ID")
+                continue
+            reports.append(got[0])
+    else:
+        return [], ["give PRIOR CURRENT (two report files) or FILE.jsonl PRIOR_ID CURRENT_ID"]
+    for rep in reports:
+        if rep.error:
+            problems.append(f"{rep.id}: {rep.error}")
+        elif not rep.text.strip():
+            problems.append(f"{rep.id}: the report is empty")
+    return (reports if not problems and len(reports) == 2 else []), problems
