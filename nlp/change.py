@@ -63,6 +63,59 @@ _AT_LEVEL = re.compile(r"\b(?:at|in)\s+(?:the\s+)?$", re.IGNORECASE)
 _AT_REACH = 12
 
 
+#: Words most reports hold; a set of needed strings holding one of them does not tell
+#: reports with change wording from others, so another set of the rule is used.
+_COMMON = frozenset("""findings finding mild moderate severe small large marked narrow normal seen not from since
+this as ha re on in of is are there have has interval patent only less more minimal present noted no
+changes degenerative""".split())
+
+
+def _commonness(alts) -> tuple:
+    return (sum(3 if len(x) <= 2 else 1 for x in alts if x in _COMMON or len(x) <= 2), len(alts), -min(map(len, alts)))
+
+
+def _trie(strings) -> str:
+    """An expression matching any of ``strings``, factored by first characters."""
+    by_first: dict[str, list[str]] = {}
+    for s in strings:
+        by_first.setdefault(s[0], []).append(s[1:])
+    parts = []
+    for c, rests in sorted(by_first.items()):
+        if "" in rests:
+            parts.append(re.escape(c))  # the shorter string matches wherever a longer one does
+        else:
+            parts.append(re.escape(c) + (_trie(rests) if len(rests) > 1 else re.escape(rests[0])))
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
+def _top_alternatives(rx: str) -> list[str]:
+    """The top-level alternatives of an expression ("a|b(c|d)" -> ["a", "b(c|d)"]), so the
+    strings a report must hold are chosen per alternative."""
+    out, depth, cls, start, i = [], 0, False, 0, 0
+    while i < len(rx):
+        c = rx[i]
+        if c == "\\":
+            i += 2
+            continue
+        if cls:
+            cls = c != "]"
+        elif c == "[":
+            cls = True
+            if rx[i + 1:i + 2] == "]" or rx[i + 1:i + 3] == "^]":
+                i += 2 if rx[i + 1] == "]" else 3
+                continue
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            out.append(rx[start:i])
+            start = i + 1
+        i += 1
+    out.append(rx[start:])
+    return out
+
+
 class ChangeDetector(RuleComponent):
     kind = "change"
 
@@ -71,43 +124,67 @@ class ChangeDetector(RuleComponent):
         self.data = data
         self.rules = data.rules
         parts = [rules.expand(r.regex, directory, f"change.yaml rule {i}") for i, r in enumerate(data.rules)]
-        self.rx = Scanner(parts, rules.FLAGS, "c")
+        # one scan a report finds the cues, the comparison wording and the procedures:
+        # rule i < len(rules) is a cue rule, then comparison, then the procedures in order
+        self.n_rules = len(parts)
+        self.procedure_names = [p.name for p in data.procedures]
+        extra = [data.comparison.stated] + [rules.expand(p.pattern, directory, f"change.yaml procedure {p.name}")
+                                            for p in data.procedures]
+        self.rx = Scanner(parts + extra, rules.FLAGS, "c")
         self.stops = [re.compile(r.stop, rules.FLAGS) if r.stop else None for r in data.rules]
         self.ignore = frozenset(data.ignore_sections)
-        self.stated = re.compile(data.comparison.stated, rules.FLAGS | re.MULTILINE)
         self.none = re.compile(data.comparison.none, rules.FLAGS)
-        self.procedures = [(p.name, rules.compile_rx(p.pattern, directory, f"change.yaml procedure {p.name}"))
-                           for p in data.procedures]
         # the strings some cue, comparison or procedure rule needs: a report
         # holding none of them (and read exactly) has nothing to do here
         needles: set[str] = set()
         exprs = [p for p, r in zip(parts, data.rules) if r.category in CUES]
         exprs += [data.comparison.stated] + [p.pattern for p in data.procedures]
         for e in exprs:
-            n = needed_literals(rules.expand(e, directory), rules.FLAGS)
-            if n is None:
-                needles = None
+            for alternative in _top_alternatives(rules.expand(e, directory)):
+                n = needed_literals(alternative, rules.FLAGS, most=8)
+                if n is None:
+                    needles = None
+                    break
+                # any one set will do: the one least likely in a report
+                needles.update(min(n, key=_commonness))
+            if needles is None:
                 break
-            needles.update(n[0])
         # a string holding another string of the set says nothing more
         self.needles = None if needles is None else tuple(sorted(
             n for n in needles if not any(m != n and m in n for m in needles)))
+        #: the strings as one expression shaped as a trie (a first-character test at each
+        #: position, then only the strings starting there), searched in the lowered text
+        self.needle_rx = None if self.needles is None else re.compile(_trie(self.needles))
 
     # -- scanning -------------------------------------------------------------------
     def may_have_cues(self, text: str) -> bool:
+        """False only when the report (read exactly) holds none of the strings the rules need."""
+        return self.cue_positions(text) != []
+
+    def cue_positions(self, text: str) -> Optional[list[int]]:
+        """Where the strings the rules need occur (lowered text), or None when every
+        position must be read (a text not read exactly, or a rule needing no string)."""
         if self.needles is None:
-            return True
+            return None
         exact, low = text_info(text)
         if not exact:
-            return True
-        return any(n in low for n in self.needles)
+            return None
+        return [m.start() for m in self.needle_rx.finditer(low)]
 
-    def cues(self, text: str, doc: Doc, sections: list[dict]) -> list[tuple[int, int, rules.ChangeRule, int]]:
-        """(start, end, rule, rule index) of every cue and TERMINATE outside the ignored sections."""
+    def cues(self, text: str, doc: Doc, sections: list[dict], extra: Optional[list] = None,
+             span: Optional[list[int]] = None) -> list[tuple[int, int, rules.ChangeRule, int]]:
+        """(start, end, rule, rule index) of every cue and TERMINATE outside the ignored sections
+        (in ``span`` = [start, end] only, if given); comparison wording and procedures go to
+        ``extra`` as (start, index past the rules)."""
         section_starts = [s["start"] for s in sections]
         out = []
-        for m in self.rx.finditer(text, starts=doc_word_starts(doc, True)):
+        pos, end = span if span is not None else (0, None)
+        for m in self.rx.finditer(text, pos, end, starts=doc_word_starts(doc, True)):
             i = int(m.lastgroup[1:])
+            if i >= self.n_rules:
+                if extra is not None:
+                    extra.append((m.start(), i - self.n_rules))
+                continue
             rule = self.rules[i]
             if rule.category == "PSEUDO":
                 continue
@@ -162,11 +239,19 @@ class ChangeDetector(RuleComponent):
         text = doc_text(doc)
         sections = ext.get(doc, "spine_sections") or []
         compared_section = self._comparison_section(text, sections)
-        if not compared_section and not self.may_have_cues(text):
+        hits = self.cue_positions(text)
+        if hits == [] and not compared_section:
             return doc
         findings = ext.get(doc, "spine_findings") or []
         sents = ext.get(doc, "spine_sentences") or [[0, len(text)]]
-        found = self.cues(text, doc, sections)
+        other: list[tuple[int, int]] = []
+        if hits is None:
+            found = self.cues(text, doc, sections, other)
+        else:
+            # a cue lies within one sentence: read only the sentences holding a needed string
+            found = []
+            for si in sorted({sentence_index(sents, h) for h in hits}):
+                found += self.cues(text, doc, sections, other, sents[si])
         term_fwd = [a for a, _, r, _ in found if r.category == "RELATIVE"
                     or r.category == "TERMINATE" and r.direction in ("forward", "bidirectional")]
         term_bwd = [a for a, _, r, _ in found if r.category == "TERMINATE" and r.direction in ("backward", "bidirectional")]
@@ -219,9 +304,9 @@ class ChangeDetector(RuleComponent):
             for f in pending_global:
                 if f["sentence"] not in tied:
                     f["change"] = "unchanged"
-        procedures = self._procedures(text, sents, sections, levels)
-        compared = compared_section or bool(cues and any(c[2].category in CUES for c in cues)) \
-            or self.stated.search(text) is not None
+        procedures = self._procedures([(a, self.procedure_names[k - 1]) for a, k in other if k > 0],
+                                      sents, sections, levels)
+        compared = compared_section or any(c[2].category in CUES for c in cues) or any(k == 0 for _, k in other)
         if compared or procedures:
             ext.put(doc, "spine_change", {"compared": compared, "global_unchanged": has_global, "procedures": procedures})
         return doc
@@ -250,24 +335,23 @@ class ChangeDetector(RuleComponent):
         named = [lv for lv in mention_levels if lv in levels[i]["levels"]]
         return named if named and len(named) < len(mention_levels) else None
 
-    def _procedures(self, text: str, sents: list[list[int]], sections: list[dict],
+    def _procedures(self, found: list[tuple[int, str]], sents: list[list[int]], sections: list[dict],
                     levels: list[dict]) -> list[dict]:
-        if not self.procedures:
-            return []
+        """One entry per procedure found (start, name): its levels (in its sentence, or the
+        level header over it) and section."""
         out = []
         section_starts = [s["start"] for s in sections]
-        for name, rx in self.procedures:
-            for m in rx.finditer(text):
-                si = sentence_index(sents, m.start())
-                s0, s1 = sents[si]
-                lv: list[str] = []
-                for g in levels:
-                    if s0 <= g["start"] < s1 or (g.get("header") and g["start"] <= m.start() < (g.get("scope_end") or 0)):
-                        lv += [x for x in g["levels"] if x not in lv]
-                sec = sections[max(0, bisect_right(section_starts, m.start()) - 1)] if sections else None
-                entry = {"procedure": name, "levels": lv, "section": sec["name"] if sec else "findings"}
-                if entry not in out:
-                    out.append(entry)
+        for pos, name in found:
+            si = sentence_index(sents, pos)
+            s0, s1 = sents[si]
+            lv: list[str] = []
+            for g in levels:
+                if s0 <= g["start"] < s1 or (g.get("header") and g["start"] <= pos < (g.get("scope_end") or 0)):
+                    lv += [x for x in g["levels"] if x not in lv]
+            sec = sections[max(0, bisect_right(section_starts, pos) - 1)] if sections else None
+            entry = {"procedure": name, "levels": lv, "section": sec["name"] if sec else "findings"}
+            if entry not in out:
+                out.append(entry)
         return out
 
 
