@@ -332,7 +332,7 @@ def serve(
 ) -> None:
     """Run the web service and the patient page (FastAPI on uvicorn).
 
-    API: POST /v1/annotate, /v1/appendix, /v1/annotate/file, /v1/batch;
+    API: POST /v1/annotate, /v1/appendix, /v1/annotate/file, /v1/batch, /v1/compare;
     GET /healthz, /version, /openapi.json. Pages: / (patients) and
     /radiologist. Nothing is stored; report text never appears in logs.
     Limits come from SPINECONTEXT_MAX_* environment variables (see README).
