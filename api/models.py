@@ -37,6 +37,20 @@ class AnnotateRequest(BaseModel):
     id: str = Field(default="report", min_length=1, max_length=200, description="An id for the report, echoed in the result.")
 
 
+class CompareReport(BaseModel):
+    model_config = STRICT
+    text: str = Field(pattern=r"\S", description="The report, as plain text: not empty or only spaces (422), at most 200,000 bytes of UTF-8 by default (413).")
+    age: Optional[JsonAge] = AGE
+    id: Optional[str] = Field(default=None, min_length=1, max_length=200, description="An id for the report, echoed in the result (default: 'prior' or 'current').")
+
+
+class CompareRequest(BaseModel):
+    model_config = STRICT
+    prior: CompareReport = Field(description="The earlier report.")
+    current: CompareReport = Field(description="The newer report.")
+    format: Literal["json", "md", "html"] = Field(default="json", description="json: both results and the changes (CompareResult). md: Markdown. html: a self-contained page.")
+
+
 class AppendixRequest(BaseModel):
     model_config = STRICT
     text: str = Field(description="The report, as plain text.")

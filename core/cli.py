@@ -158,6 +158,91 @@ def evaluate(
         typer.echo("\n" + format_errors(ev))
 
 
+class CompareFormat(str, Enum):
+    table = "table"
+    json = "json"
+    md = "md"
+    html = "html"
+
+
+@app.command()
+def compare(
+    inputs: List[Path] = typer.Argument(..., help="PRIOR CURRENT: two report files (.txt, or .jsonl holding one report), or FILE.jsonl PRIOR_ID CURRENT_ID."),
+    format: CompareFormat = typer.Option(CompareFormat.table, "--format", "-f", help="table (changes and notes), json (the compare contract: both results and the changes), md, html (a self-contained page)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of standard output."),
+    patterns: Optional[Path] = typer.Option(None, "--patterns", help="Use the rule files in this folder instead of the packaged ones."),
+) -> None:
+    """Compare two reports of the same patient: per (finding, level), new, gone, unchanged,
+    worse or better, from what each report says and the change the current report states.
+
+    Bad input (a missing file, an id not found, an empty or too long report) gives one
+    line per problem on standard error ("error: WHERE: reason") and exit status 1;
+    nothing is compared then.
+    """
+    from .compare import compare as run_compare, read_inputs
+    from .render import compare_html, compare_markdown, compare_table
+    from .result import from_doc
+    from . import make_doc
+
+    reports, problems = read_inputs(list(inputs))
+    if problems:
+        for p in problems:
+            typer.echo(f"error: {p}", err=True)
+        raise typer.Exit(2 if len(inputs) not in (2, 3) else 1)
+    nlp = _load(patterns)
+    results = []
+    for rep in reports:
+        try:
+            results.append(from_doc(nlp(make_doc(nlp, rep.text, rep.age)), report_id=rep.id))
+        except Exception:  # noqa: BLE001 - never print it: the message may quote the report
+            typer.echo(f"error: {rep.id}: the pipeline failed on this report", err=True)
+            raise typer.Exit(1)
+    cr = run_compare(results[0], results[1], patterns)
+    if format is CompareFormat.json:
+        body = json.dumps(cr.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    elif format is CompareFormat.md:
+        body = compare_markdown(cr)
+    elif format is CompareFormat.html:
+        body = compare_html(cr, reports[0].text, reports[1].text)
+    else:
+        body = compare_table(cr) + "\n"
+    if output is not None:
+        try:
+            output.write_text(body, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"{output}: cannot write ({exc.strerror or exc.__class__.__name__})", code=1)
+    else:
+        sys.stdout.write(body)
+
+
+@app.command("evaluate-compare")
+def evaluate_compare(
+    gold: Path = typer.Argument(..., help="Gold pairs .jsonl (corpora/README.md: id, prior, current, changes), e.g. corpora/change_pairs.jsonl."),
+    errors: bool = typer.Option(False, "--errors", help="Also list, per pair id, the (finding, level) pairs whose change is wrong."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    patterns: Optional[Path] = typer.Option(None, "--patterns", help="Use the rule files in this folder instead of the packaged ones."),
+) -> None:
+    """Score `compare` on gold pairs: change accuracy over the gold (finding, level) entries,
+    confusions, the red-flag safety check (gold new or worse red flags reported unchanged or
+    better), and both reports of each pair scored as single reports (pair F1, change)."""
+    from .evaluate import GoldFileError, evaluate_pairs, format_pair_errors, format_pair_summary, read_pairs
+
+    try:
+        pairs = read_pairs(gold)
+    except GoldFileError as exc:
+        _fail(str(exc))
+    ev = evaluate_pairs(_load(patterns), pairs, patterns)
+    summary = ev.summary()
+    if as_json:
+        if errors:
+            summary["errors"] = ev.errors
+        typer.echo(json.dumps(summary, indent=2, default=list))
+        return
+    typer.echo(format_pair_summary(summary))
+    if errors and ev.errors:
+        typer.echo("\n" + format_pair_errors(ev))
+
+
 @app.command()
 def bench(
     corpora: List[Path] = typer.Argument(..., help="One or more corpora: .jsonl files of reports (id, text) or folders of .txt files. All are measured in this one process."),
@@ -237,7 +322,7 @@ def compare_engines(
     process. medspaCy attributes no levels, so its pairs are unlevelled.
     Slow: medspaCy takes about a second per 150 reports and pass.
     """
-    from .compare import format_compare, run_compare
+    from .engines import format_compare, run_compare
     from .evaluate import GoldFileError, read_gold
 
     loaded = []
@@ -335,7 +420,7 @@ def serve(
 ) -> None:
     """Run the web service and the patient page (FastAPI on uvicorn).
 
-    API: POST /v1/annotate, /v1/appendix, /v1/annotate/file, /v1/batch;
+    API: POST /v1/annotate, /v1/appendix, /v1/annotate/file, /v1/batch, /v1/compare;
     GET /healthz, /version, /openapi.json. Pages: / (patients) and
     /radiologist. Nothing is stored; report text never appears in logs.
     Limits come from SPINECONTEXT_MAX_* environment variables (see README).

@@ -1,152 +1,215 @@
-"""Engines side by side: spinecontext, medspaCy with our rules, medspaCy's default.
+"""Two reports of the same patient: what is new, gone, unchanged, worse or better.
 
-For each gold corpus, in one process:
+Works on the result model (:class:`~spinecontext.result.ReportResult`), never on
+raw text. For every (finding, level) pair that is present or possible in either
+report (a finding stated with a level drops its unlevelled pair, per report,
+as in the gold convention) it combines what each report says with the change
+the current report states itself (its mentions' ``change``):
 
-* ``spinecontext``: our pipeline (``spinecontext.load()``);
-* ``medspacy_our_rules``: ``medspacy.load()`` with our rules exported as
-  medspaCy rule files and read back with medspaCy's loaders
-  (:func:`spinecontext.medspacy_rules.medspacy_pipeline`);
-* ``medspacy_default``: ``medspacy.load()``'s default pipeline (its own ConText
-  rules, no sections) given every finding pattern as a TargetRule (the
-  baseline of ``spinecontext bench``).
+* in the prior report and not in the current one (absent, resolved, only
+  historical, or not mentioned): ``gone``;
+* only in the current report: ``new``; for a finding that is not a red flag,
+  a current cue of ``unchanged``, ``worse`` or ``better`` is trusted instead (the
+  radiologist compared the images; the earlier report did not name it);
+  a red flag only in the current report is always ``new``;
+* in both: graded in both with different grades (mild < moderate < severe):
+  ``worse`` or ``better`` by the grades, whatever the cue says; otherwise the
+  current cue ``worse`` or ``better``; otherwise ``unchanged`` (a current "new"
+  for a finding the prior report already had is ``unchanged``);
+* red flags (fracture, malignancy, infection, cauda equina compression) are
+  never reported ``unchanged`` or ``better`` when the current report calls them
+  new or worse: such a pair is ``worse``.
 
-Accuracy (one pass): pair F1 over present (finding, level) pairs and report
-finding F1 (levels ignored), as ``spinecontext evaluate`` scores them. medspaCy
-gives no levels, so its pairs are unlevelled and match only gold pairs with no
-level. Negation errors here are counted per finding with levels ignored, the
-same way for every engine: a finding the report only denies (gold assertion
-absent at every level it names) that the engine finds present somewhere.
-(The pair-level count of ``spinecontext evaluate`` would give medspaCy none by
-construction, as its unlevelled pairs never meet a gold level.)
-
-Speed: as ``spinecontext bench``: a blank spaCy tokenizer and the engines take
-turns, each timed ``repeat`` times (spinecontext and the tokenizer for at least
-``min_seconds`` a timing, medspaCy one pass); the best is kept. Each corpus has
-its own freshly loaded engines.
+"possible" counts as there. ``after_surgery`` marks gone and better pairs at a
+level where the current report names a procedure (patterns/change.yaml).
 """
 
 from __future__ import annotations
 
-import tempfile
-from typing import Sequence
+from pathlib import Path
+from typing import Literal, Optional, Union
 
-import spacy
+from pydantic import BaseModel, ConfigDict, Field
 
-from . import make_doc
-from .bench import _time
-from .evaluate import Evaluation, GoldReport
-from .result import PRECEDENCE, from_doc
+from .result import ReportResult, levelled_wins
 
-ENGINES = ("spinecontext", "medspacy_our_rules", "medspacy_default")
-TITLES = {
-    "spinecontext": "spinecontext",
-    "medspacy_our_rules": "medspaCy + our rules",
-    "medspacy_default": "medspaCy default",
-}
+PairChange = Literal["new", "gone", "unchanged", "worse", "better"]
+ORDER: tuple[str, ...] = ("new", "worse", "gone", "better", "unchanged")
+SEVERITY_RANK = {"mild": 1, "moderate": 2, "severe": 3}
+RED_FLAGS = frozenset({"fracture", "malignancy", "infection", "cauda_equina_compression"})
+THERE = ("present", "possible")
 
 
-def _report_level(assertions: dict) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for (finding, _), a in assertions.items():
-        old = out.get(finding)
-        if old is None or PRECEDENCE.index(a) < PRECEDENCE.index(old):
-            out[finding] = a
-    return out
+class PairState(BaseModel):
+    """What one report says about a (finding, level)."""
+
+    model_config = ConfigDict(extra="forbid")
+    assertion: Literal["present", "absent", "possible", "historical"]
+    severity: Optional[Literal["mild", "moderate", "severe"]] = None
+    change: Optional[Literal["new", "worse", "better", "unchanged", "resolved"]] = Field(
+        default=None, description="The change this report states itself (its mentions' `change`).")
 
 
-class _Score:
-    def __init__(self) -> None:
-        self.ev = Evaluation()
-        self.denied = 0
-        self.negation_errors = 0
+class ChangeEntry(BaseModel):
+    """One (finding, level) compared between the two reports."""
 
-    def add(self, gold: GoldReport, pred) -> None:
-        self.ev.add(gold, pred)
-        g, p = _report_level(gold.assertions), _report_level(pred.assertions())
-        for finding, a in g.items():
-            if a == "absent":
-                self.denied += 1
-                if p.get(finding) == "present":
-                    self.negation_errors += 1
-
-    def summary(self) -> dict:
-        s = self.ev.summary()
-        return {"pair": s["pair"], "report": s["report"],
-                "negation": {"denied_findings": self.denied, "errors": self.negation_errors,
-                             "rate": self.negation_errors / self.denied if self.denied else 0.0}}
+    model_config = ConfigDict(extra="forbid")
+    finding: str = Field(description="Taxonomy id.")
+    label: str
+    group: Literal["common", "incidental", "red_flag"]
+    level: Optional[str] = Field(description="The level, or null when the finding has no level in either report.")
+    change: PairChange = Field(description="new, gone, unchanged, worse or better (see the module's rules).")
+    prior: Optional[PairState] = Field(description="The prior report's statement; null when it does not mention the pair.")
+    current: Optional[PairState] = Field(description="The current report's statement; null when it does not mention the pair.")
+    attention: bool = Field(description="A red flag or a never-reassured finding: its note is never softened.")
+    after_surgery: bool = Field(default=False, description="Gone or better at a level where the current report names a procedure.")
+    reason: str = Field(description="Why, in a few words: the grades, the current report's own cue, or which report names it.")
+    note: str = Field(description="Plain-language line for patients (patterns/change_notes.yaml).")
 
 
-def _engines(rules_dir: str) -> dict:
-    import spinecontext
+class CompareResult(BaseModel):
+    """The JSON of `spinecontext compare` and `POST /v1/compare`."""
 
-    from .medspacy_rules import findings_by_id, medspacy_default_pipeline, medspacy_pipeline, result_from_medspacy
-
-    by_id = findings_by_id()
-    ours = spinecontext.load()
-    ours_rules = medspacy_pipeline(rules_dir)
-    default = medspacy_default_pipeline()
-    return {
-        "spinecontext": (ours, lambda g: from_doc(ours(make_doc(ours, g.text, g.age)), report_id=g.id)),
-        "medspacy_our_rules": (ours_rules, lambda g: result_from_medspacy(ours_rules(g.text), g.id, by_id)),
-        "medspacy_default": (default, lambda g: result_from_medspacy(default(g.text), g.id, by_id)),
-    }
+    model_config = ConfigDict(extra="forbid")
+    prior: ReportResult
+    current: ReportResult
+    changes: list[ChangeEntry] = Field(description="One entry per (finding, level) present or possible in either report: new, worse, gone, better, then unchanged.")
+    counts: dict[str, int] = Field(description="Entries per change value (new, worse, gone, better, unchanged).")
 
 
-def run_compare(corpora: Sequence[tuple[str, Sequence[GoldReport]]], *, repeat: int = 3,
-                min_seconds: float = 1.0) -> list[dict]:
-    """Accuracy and speed of the three engines on each ``(name, gold reports)`` corpus."""
-    import warnings
-
-    from .medspacy_rules import export_rules
-
-    results = []
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        # medspaCy warns for each target match that overlaps an earlier entity
-        warnings.simplefilter("ignore", RuntimeWarning)
-        export_rules(tmp)
-        loaded = []
-        for name, gold in corpora:
-            engines = _engines(tmp)
-            tok = spacy.blank("en")
-            loaded.append((name, gold, engines, tok))
-        for name, gold, engines, _ in loaded:
-            scores = {}
-            for engine, (_, annotate) in engines.items():
-                score = _Score()
-                for g in gold:
-                    score.add(g, annotate(g))
-                scores[engine] = score.summary()
-            results.append({"corpus": name, "reports": len(gold), "engines": scores})
-        best = [{k: float("inf") for k in ("tokenizer", *ENGINES)} for _ in loaded]
-        for _ in range(repeat):
-            for i, (name, gold, engines, tok) in enumerate(loaded):
-                texts = [g.text for g in gold]
-                stages = {"tokenizer": tok.make_doc, **{e: nlp for e, (nlp, _) in engines.items()}}
-                for stage, fn in stages.items():
-                    secs = _time(fn, texts, 1, 0.0 if stage.startswith("medspacy") else min_seconds)
-                    best[i][stage] = min(best[i][stage], secs)
-    for r, times in zip(results, best):
-        n = r["reports"]
-        r["tokenizer_reports_per_s"] = n / times["tokenizer"]
-        for engine in ENGINES:
-            r["engines"][engine]["reports_per_s"] = n / times[engine]
-            r["engines"][engine]["time_vs_tokenizer"] = times[engine] / times["tokenizer"]
-        r["repeat"] = repeat
-    return results
+def _states(result: ReportResult) -> tuple[dict, dict, dict, set]:
+    """Assertions, strongest severity (of present/possible mentions), stated change, and
+    the pairs that are there (present or possible; levelled wins), of one report."""
+    assertions = result.assertions()
+    severity: dict[tuple[str, str], Optional[str]] = {}
+    for f in result.findings:
+        if f.assertion in THERE and f.severity:
+            for lv in f.levels or [""]:
+                old = severity.get((f.finding, lv))
+                if old is None or SEVERITY_RANK[f.severity] > SEVERITY_RANK[old]:
+                    severity[(f.finding, lv)] = f.severity
+    there = levelled_wins({k for k, a in assertions.items() if a in THERE})
+    return assertions, severity, result.changes(), there
 
 
-def format_compare(results: list[dict]) -> str:
-    lines = ["| corpus | engine | pair P | pair R | pair F1 | report F1 | negation errors (findings) | reports/s | time vs tokenizer |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in results:
-        for engine in ENGINES:
-            e = r["engines"][engine]
-            p, rep, neg = e["pair"], e["report"], e["negation"]
-            lines.append(f"| {r['corpus']} ({r['reports']}) | {TITLES[engine]} | {p['precision']:.3f} | {p['recall']:.3f} "
-                         f"| {p['f1']:.3f} | {rep['f1']:.3f} | {neg['errors']} of {neg['denied_findings']} "
-                         f"({neg['rate']:.1%}) | {e['reports_per_s']:,.0f} | {e['time_vs_tokenizer']:.1f}x |")
-    lines += ["", "One process: accuracy from one pass of each engine, speed the best of "
-              f"{results[0]['repeat'] if results else 0} timings taking turns with a blank spaCy tokenizer.",
-              "medspaCy attributes no levels: its pairs are unlevelled and match only gold pairs without a level.",
-              "Negation errors: findings the report only denies that the engine finds present (levels ignored)."]
-    return "\n".join(lines)
+def _touches(level: str, procedure_levels: list[str]) -> bool:
+    """Is ``level`` one a procedure names (a vertebra also when a named disc level holds it)?"""
+    if not level:
+        return False
+    if level in procedure_levels:
+        return True
+    return "-" not in level and any(level in lv.split("-") for lv in procedure_levels)
+
+
+def decide(finding: str, prior_there: bool, current_there: bool, prior_sev: Optional[str],
+           current_sev: Optional[str], cue: Optional[str]) -> tuple[str, str]:
+    """(change, reason) for one pair; see the module docstring."""
+    red = finding in RED_FLAGS
+    if prior_there and not current_there:
+        return "gone", "in the prior report, not there in the current one"
+    if current_there and not prior_there:
+        if not red and cue in ("unchanged", "worse", "better"):
+            return cue, f"not in the prior report; the current report says {cue}"
+        return "new", "only in the current report"
+    if prior_sev and current_sev and prior_sev != current_sev:
+        change = "worse" if SEVERITY_RANK[current_sev] > SEVERITY_RANK[prior_sev] else "better"
+        reason = f"{prior_sev} -> {current_sev}"
+    elif cue in ("worse", "better"):
+        change, reason = cue, f"the current report says {cue}"
+    else:
+        change = "unchanged"
+        reason = "in both reports" + (f"; the current report says {cue}" if cue else "")
+    if red and cue in ("new", "worse") and change in ("unchanged", "better"):
+        change, reason = "worse", f"red flag the current report calls {cue} ({reason})"
+    return change, reason
+
+
+def compare(prior: ReportResult, current: ReportResult,
+            patterns_dir: Optional[Union[str, Path]] = None) -> CompareResult:
+    """Compare two results of the same patient, prior first."""
+    from .nlp.rules import load_change_notes, resolve_dir
+
+    lines = load_change_notes(resolve_dir(patterns_dir))
+    pa, psev, pchange, pthere = _states(prior)
+    ca, csev, cchange, cthere = _states(current)
+    info: dict[str, tuple[str, str, bool]] = {}
+    for r in (prior, current):
+        for f in r.findings:
+            old = info.get(f.finding)
+            info[f.finding] = (f.label, f.group, f.attention or (old[2] if old else False))
+    procedures = [p.levels for p in (current.change.procedures if current.change else [])]
+    entries = []
+    for key in sorted(pthere | cthere, key=lambda k: (k[1] == "", k[1], k[0])):
+        finding, level = key
+        change, reason = decide(finding, key in pthere, key in cthere, psev.get(key), csev.get(key),
+                                cchange.get(key) if key in cthere else None)
+        label, group, attention = info[finding]
+        attention = attention or group == "red_flag"
+        note = lines.compare[change]
+        if attention and change in ("new", "worse"):
+            note += " " + lines.attention_new_or_worse
+        elif attention and change in ("unchanged", "better"):
+            note += " " + lines.attention_unchanged
+        entries.append(ChangeEntry(
+            finding=finding, label=label, group=group, level=level or None, change=change,
+            prior=PairState(assertion=pa[key], severity=psev.get(key), change=pchange.get(key)) if key in pa else None,
+            current=PairState(assertion=ca[key], severity=csev.get(key), change=cchange.get(key)) if key in ca else None,
+            attention=attention,
+            after_surgery=change in ("gone", "better") and any(_touches(level, lv) for lv in procedures),
+            reason=reason, note=note))
+    entries.sort(key=lambda e: ORDER.index(e.change))
+    counts = {c: sum(1 for e in entries if e.change == c) for c in ORDER}
+    return CompareResult(prior=prior, current=current, changes=entries, counts=counts)
+
+
+__all__ = ["compare", "decide", "CompareResult", "ChangeEntry", "PairState", "ORDER", "RED_FLAGS"]
+
+
+def read_inputs(args: list[Path]) -> tuple[list, list[str]]:
+    """The two reports for ``spinecontext compare``: PRIOR CURRENT (files: .txt, or .jsonl
+    holding one report) or FILE.jsonl PRIOR_ID CURRENT_ID. Returns ([prior, current]
+    as :class:`~spinecontext.io.Report`, or [] when a problem stops it) and every
+    problem found, one line each ("WHERE: reason"), never report text."""
+    from .io import JSONL_SUFFIXES, iter_reports, read_jsonl
+
+    problems: list[str] = []
+    reports = []
+    if len(args) == 3:
+        path, ids = Path(args[0]), [str(args[1]), str(args[2])]
+        if not path.is_file():
+            return [], [f"{path}: no such file"]
+        if path.suffix.lower() not in JSONL_SUFFIXES:
+            return [], [f"{path}: with two ids the first argument must be a .jsonl file"]
+        found = {}
+        for rep in read_jsonl(path):
+            if rep.id in ids and rep.id not in found:
+                found[rep.id] = rep
+            elif rep.error and rep.id not in found and rep.id not in ids:
+                continue  # a bad line that is not one of ours is not our problem
+        if ids[0] == ids[1]:
+            problems.append(f"{path}: the two ids are the same ({ids[0]})")
+        for rid in ids:
+            if rid not in found:
+                problems.append(f"{path}: id {rid} not found")
+            else:
+                reports.append(found[rid])
+    elif len(args) == 2:
+        for arg in args:
+            path = Path(arg)
+            if path.is_dir():
+                problems.append(f"{path}: is a folder; give a report file")
+                continue
+            got = list(iter_reports([path]))
+            if len(got) != 1:
+                problems.append(f"{path}: holds {len(got)} reports; give one report a file, "
+                                "or FILE.jsonl PRIOR_ID CURRENT_ID")
+                continue
+            reports.append(got[0])
+    else:
+        return [], ["give PRIOR CURRENT (two report files) or FILE.jsonl PRIOR_ID CURRENT_ID"]
+    for rep in reports:
+        if rep.error:
+            problems.append(f"{rep.id}: {rep.error}")
+        elif not rep.text.strip():
+            problems.append(f"{rep.id}: the report is empty")
+    return (reports if not problems and len(reports) == 2 else []), problems

@@ -26,7 +26,8 @@ whose value is ``absent``), ``bodySite`` = the lumbar level(s) (a coding in
 :data:`LEVEL_SYSTEM` when there is exactly one level, the levels as text
 always; no bodySite when no level is stated), ``note`` = the plain-language
 note, and ``component`` entries (codes in :data:`COMPONENT_SYSTEM`) for each
-level, severity, laterality, section, the mention text and offsets,
+level, severity, the change over time the report states (``change``, codes in
+:data:`CHANGE_SYSTEM`; only when stated), laterality, section, the mention text and offsets,
 ``attention``, the other attributes, and the prevalence in people without
 back pain (percent and age as UCUM quantities, source and full citation,
 caveat). Components appear only when their value is known.
@@ -69,6 +70,8 @@ LEVEL_SYSTEM = "urn:spinecontext:level"
 COMPONENT_SYSTEM = "urn:spinecontext:component"
 #: mild / moderate / severe.
 SEVERITY_SYSTEM = "urn:spinecontext:severity"
+#: new / worse / better / unchanged / resolved (change over time the report states).
+CHANGE_SYSTEM = "urn:spinecontext:change"
 #: left / right / bilateral / central.
 LATERALITY_SYSTEM = "urn:spinecontext:laterality"
 #: The report id given to spinecontext.
@@ -139,6 +142,9 @@ def _components(f: FindingResult) -> list[ObservationComponent]:
     out = [_component("level", "lumbar level", valueCodeableConcept=_concept(LEVEL_SYSTEM, lv)) for lv in f.levels]
     if f.severity:
         out.append(_component("severity", "severity", valueCodeableConcept=_concept(SEVERITY_SYSTEM, f.severity)))
+    if f.change:
+        out.append(_component("change", "change since an earlier study, as the report states it",
+                              valueCodeableConcept=_concept(CHANGE_SYSTEM, f.change)))
     if f.laterality:
         out.append(_component("laterality", "laterality", valueCodeableConcept=_concept(LATERALITY_SYSTEM, f.laterality)))
     out.append(_component("group", "finding group (common, incidental, red_flag)", valueString=f.group))
@@ -225,4 +231,5 @@ def report_to_fhir(result: ReportResult, text: Optional[str] = None) -> dict:
     return report_to_bundle(result, text).model_dump(mode="json")
 
 
-__all__ = ["report_to_fhir", "report_to_bundle", "FINDING_SYSTEM", "ASSERTION_SYSTEM", "LEVEL_SYSTEM", "COMPONENT_SYSTEM"]
+__all__ = ["report_to_fhir", "report_to_bundle", "FINDING_SYSTEM", "ASSERTION_SYSTEM", "LEVEL_SYSTEM", "COMPONENT_SYSTEM",
+           "CHANGE_SYSTEM"]

@@ -251,3 +251,132 @@ def report_text_from_html(page: str) -> str:
     if not m:
         raise ValueError("no report block in the page")
     return html.unescape(re.sub(r"</?mark[^>]*>", "", m.group(1)))
+
+
+# --- comparing two reports (spinecontext compare, POST /v1/compare) ---------------
+
+#: Headings of the change groups, in the order shown.
+CHANGE_HEADINGS = {
+    "new": "New since the last scan",
+    "worse": "Worse than on the last scan",
+    "gone": "On the last scan, not on this one",
+    "better": "Better than on the last scan",
+    "unchanged": "The same as on the last scan",
+}
+COMPARE_COLUMNS = ("change", "finding", "level", "prior", "current", "why")
+
+
+def _state(s) -> str:
+    if s is None:
+        return "not mentioned"
+    out = s.assertion + (f", {s.severity}" if s.severity else "")
+    return out + (f" (says {s.change})" if s.change else "")
+
+
+def _entry_title(e) -> str:
+    label = e.label[:1].upper() + e.label[1:]
+    return f"{label} ({e.level})" if e.level else label
+
+
+def compare_table(cr) -> str:
+    """A plain-text table of a :class:`~spinecontext.compare.CompareResult`, then the notes."""
+    head = (f"{cr.prior.id} -> {cr.current.id}  ["
+            + ", ".join(f"{n} {c}" for c, n in cr.counts.items()) + "]")
+    if not cr.changes:
+        return head + "\n  (no findings present in either report)"
+    rows = [COMPARE_COLUMNS] + [
+        (e.change + (" !" if e.attention and e.change in ("new", "worse") else ""), e.finding, e.level or "-",
+         _state(e.prior), _state(e.current), e.reason) for e in cr.changes]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COMPARE_COLUMNS) - 1)]
+    lines = [head] + ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] for r in rows]
+    lines += ["", "  What changed:"] + [f"  - {_entry_title(e)}: {e.note}" for e in cr.changes]
+    return "\n".join(lines)
+
+
+def compare_markdown(cr) -> str:
+    """Markdown: the changes grouped (new, worse, gone, better, unchanged), then a table."""
+    out = [f"# Comparison: {cr.prior.id} (prior) and {cr.current.id} (current)", ""]
+    out.append(", ".join(f"{n} {c}" for c, n in cr.counts.items()) + ".")
+    for change, heading in CHANGE_HEADINGS.items():
+        group = [e for e in cr.changes if e.change == change]
+        if group:
+            out += ["", f"## {heading}", ""] + [
+                f"- **{_entry_title(e)}**{' (needs attention)' if e.attention else ''}: {e.note}" for e in group]
+    if not cr.changes:
+        out += ["", "No findings from our list are present in either report."]
+    else:
+        out += ["", "| change | finding | level | prior | current | why |", "|---|---|---|---|---|---|"]
+        out += [f"| {e.change} | {e.finding} | {e.level or '-'} | {_state(e.prior)} | {_state(e.current)} | {e.reason} |"
+                for e in cr.changes]
+    return "\n".join(out) + "\n"
+
+
+COMPARE_CSS = """
+.change-group { margin: 1rem 0; }
+.change-group h2 { display: flex; align-items: center; gap: .5rem; }
+.badge { display: inline-block; min-width: 6.5rem; text-align: center; font-size: .8rem; font-weight: 700;
+         text-transform: uppercase; letter-spacing: .04em; border-radius: 999px; padding: .1rem .6rem; border: 2px solid; }
+.badge.new { color: #9a3412; border-color: #9a3412; background: #fff4ed; }
+.badge.worse { color: #7c2d12; border-color: #7c2d12; background: #ffedd5; }
+.badge.gone { color: #1e3a8a; border-color: #1e3a8a; background: #eff6ff; border-style: dashed; }
+.badge.better { color: #166534; border-color: #166534; background: #f0fdf4; }
+.badge.unchanged { color: #374151; border-color: #6b7280; background: #f3f4f6; }
+.card.change-new { border-left: 6px solid #9a3412; }
+.card.change-worse { border-left: 6px solid #7c2d12; }
+.card.change-gone { border-left: 6px dashed #1e3a8a; }
+.card.change-better { border-left: 6px solid #166534; }
+.card.change-unchanged { border-left: 6px solid #9ca3af; }
+table.changes { border-collapse: collapse; width: 100%; font-size: .9rem; }
+table.changes th, table.changes td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top; }
+.reports { display: grid; grid-template-columns: repeat(auto-fit, minmax(22rem, 1fr)); gap: 1rem; }
+"""
+
+
+def compare_html_body(cr, prior_text: str, current_text: str) -> str:
+    """The compare page body (no <html>/<head>), for the web page to embed later."""
+    esc = html.escape
+    out = ["<h1>What changed since your last scan</h1>",
+           f'<p class="meta">Last scan: report {esc(cr.prior.id)} · this scan: report {esc(cr.current.id)}</p>',
+           '<p id="change-counts">' + esc(", ".join(f"{n} {c}" for c, n in cr.counts.items())) + ".</p>"]
+    for change, heading in CHANGE_HEADINGS.items():
+        group = [e for e in cr.changes if e.change == change]
+        if not group:
+            continue
+        out.append(f'<section class="change-group" id="change-{change}" data-change="{change}">')
+        out.append(f'<h2><span class="badge {change}">{esc(change)}</span> {esc(heading)}</h2><div class="cards">')
+        for e in group:
+            cls = f"card change-{change}" + (" attention" if e.attention else "")
+            meta = [x for x in (e.level, e.current.severity if e.current else None) if x]
+            out.append(f'<article class="{cls}" data-finding="{esc(e.finding)}" data-change="{change}">'
+                       f"<h3>{esc(e.label[:1].upper() + e.label[1:])}</h3>"
+                       + (f'<div class="meta">{esc(" · ".join(meta))}</div>' if meta else "")
+                       + f"<p>{esc(e.note)}</p>"
+                       + f'<div class="figure">Last scan: {esc(_state(e.prior))}. This scan: {esc(_state(e.current))}.</div>'
+                       + "</article>")
+        out.append("</div></section>")
+    if not cr.changes:
+        out.append("<p>No findings from our list are present in either report.</p>")
+    else:
+        out.append('<h2>All findings compared</h2><table class="changes"><tr>'
+                   + "".join(f"<th>{c}</th>" for c in COMPARE_COLUMNS) + "</tr>")
+        out += [f'<tr class="change-{e.change}"><td>{esc(e.change)}</td><td>{esc(e.label)}</td><td>{esc(e.level or "-")}</td>'
+                f"<td>{esc(_state(e.prior))}</td><td>{esc(_state(e.current))}</td><td>{esc(e.reason)}</td></tr>"
+                for e in cr.changes]
+        out.append("</table>")
+    out += ['<h2>The two reports</h2><div class="reports">',
+            f'<div><h3>Last scan</h3><pre class="report" id="prior-text">{highlighted(prior_text, cr.prior)}</pre></div>',
+            f'<div><h3>This scan</h3><pre class="report" id="current-text">{highlighted(current_text, cr.current)}</pre></div>',
+            "</div>",
+            "<footer>The change comes from what the two reports say and the words of the newer report. "
+            "A finding that is the same can still matter for you: talk with your clinician.</footer>"]
+    return "\n".join(out)
+
+
+def compare_html(cr, prior_text: str, current_text: str) -> str:
+    """A self-contained compare page (inline CSS, no scripts, no external requests, report text escaped)."""
+    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+            f"<title>Reports {html.escape(cr.prior.id)} and {html.escape(cr.current.id)} compared</title>"
+            f"<style>{CSS}{COMPARE_CSS}</style></head>"
+            f"<body>\n{compare_html_body(cr, prior_text, current_text)}\n</body></html>\n")

@@ -4,6 +4,8 @@ The one definition of the tabular shape, shared by CSV, Parquet and database
 outputs of ``spinecontext batch`` and by :mod:`spinecontext.spark`. A mention at
 two levels gives two rows (same ``mention`` number); a mention with no level
 gives one row with ``level`` null. A report with no findings gives no rows.
+``change`` is the mention's change over time (new, worse, better, unchanged,
+resolved, or null), per level when the mention states it only at some levels.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from .result import ReportResult
 
 #: Column names, in order.
 FINDING_COLUMNS: tuple[str, ...] = (
-    "report_id", "mention", "finding", "label", "group", "level", "assertion", "severity",
+    "report_id", "mention", "finding", "label", "group", "level", "assertion", "change", "severity",
     "laterality", "start", "end", "text", "section", "attention", "prevalence_percent",
     "prevalence_age", "prevalence_kind", "prevalence_source", "age", "age_source", "attributes",
     "note",
@@ -32,9 +34,12 @@ def finding_tuples(result: ReportResult, report_id: Optional[str] = None) -> lis
     for m, f in enumerate(result.findings):
         p = f.prevalence
         attrs = json.dumps(f.attributes, ensure_ascii=False, sort_keys=True) if f.attributes else None
+        only = f.attributes.get("change_levels") if f.change else None
         for level in f.levels or [None]:
+            # a change stated only at some of the mention's levels ("increased at L4-5")
+            change = f.change if not only or level in only else None
             out.append((
-                rid, m, f.finding, f.label, f.group, level, f.assertion, f.severity,
+                rid, m, f.finding, f.label, f.group, level, f.assertion, change, f.severity,
                 f.laterality, f.start, f.end, f.text, f.section, f.attention,
                 p.percent if p else None, p.age if p else None, p.kind if p else None,
                 p.source if p else None, result.age, result.age_source, attrs, f.note,

@@ -44,6 +44,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 ASSERTIONS = ("present", "absent", "possible", "historical")
+#: a mention's change over time (None: no comparison stated); results written before
+#: change existed have no key and count as None
+CHANGES = (None, "new", "worse", "better", "unchanged", "resolved")
 GROUPS = ("common", "incidental", "red_flag")
 #: Decades with fewer reports than this are drawn as hollow markers.
 SMALL_N = 10
@@ -88,6 +91,13 @@ class Tally:
     red_flags: Counter = field(default_factory=Counter)
     #: reports with at least one common finding present, per decade (None = age unknown)
     any_common: Counter = field(default_factory=Counter)
+    #: reports that state a comparison with an earlier study (result "change".compared)
+    compared: int = 0
+    #: among those: reports per (finding, change) where a present/possible mention (or,
+    #: for resolved, an absent one) of the finding states that change
+    changes: Counter = field(default_factory=Counter)
+    #: among those: reports stating each finding (present or possible)
+    compared_present: Counter = field(default_factory=Counter)
 
     def bad_line(self, number: int) -> None:
         self.malformed += 1
@@ -103,20 +113,26 @@ class Tally:
         if parsed is None:
             self.bad_line(number)
             return
-        age, findings = parsed
+        age, findings, compared = parsed
         self.reports += 1
+        if compared:
+            self.compared += 1
+            for f in {f for f, a, _, _ in findings if a in ("present", "possible")}:
+                self.compared_present[f] += 1
+            for key in {(f, c) for f, a, _, c in findings if c}:
+                self.changes[key] += 1
         d = None if age is None else decade(age)
         if d is None:
             self.without_age += 1
         else:
             self.per_decade[d] += 1
-        present = {f for f, a, _ in findings if a == "present"}
+        present = {f for f, a, _, _ in findings if a == "present"}
         for f in present:
             self.present[(f, d)] += 1
-        if any(a == "present" and g == "common" for _, a, g in findings):
+        if any(a == "present" and g == "common" for _, a, g, _ in findings):
             self.any_common[d] += 1
         flags: dict[str, str] = {}
-        for f, a, g in findings:
+        for f, a, g, _ in findings:
             if g == "red_flag" and a in ("present", "possible"):
                 if flags.get(f) != "present":
                     flags[f] = a
@@ -156,11 +172,13 @@ def _parse_result(obj: object):
     for f in findings:
         if not isinstance(f, dict):
             return None
-        fid, a, g = f.get("finding"), f.get("assertion"), f.get("group")
-        if not isinstance(fid, str) or a not in ASSERTIONS or g not in GROUPS:
+        fid, a, g, c = f.get("finding"), f.get("assertion"), f.get("group"), f.get("change")
+        if not isinstance(fid, str) or a not in ASSERTIONS or g not in GROUPS or c not in CHANGES:
             return None
-        out.append((fid, a, g))
-    return age, out
+        out.append((fid, a, g, c))
+    change = obj.get("change")
+    compared = isinstance(change, dict) and change.get("compared") is True
+    return age, out, compared
 
 
 def tally_lines(lines: Iterable[bytes]) -> Tally:
@@ -420,6 +438,27 @@ def _red_flag_table(tally: Tally, ev: Evidence) -> str:
     return f"<table><tr><th>red flag</th><th>reports: present</th><th>reports: possible only</th></tr>{rows}</table>"
 
 
+def _change_table(tally: Tally, ev: Evidence) -> str:
+    """How often each finding is new or worse (and unchanged, better, resolved) among the
+    reports that state a comparison with an earlier study."""
+    n = tally.compared
+    found = sorted({f for f, _ in tally.changes} | set(tally.compared_present),
+                   key=lambda f: (-(tally.changes[(f, "new")] + tally.changes[(f, "worse")]), f))
+    rows = []
+    for f in found:
+        stated = tally.compared_present[f]
+        cells = "".join(f"<td>{tally.changes[(f, c)]} <small>({_pct(tally.changes[(f, c)], stated)})</small></td>"
+                        for c in ("new", "worse", "unchanged", "better"))
+        rows.append(f"<tr><td>{_e(ev.labels.get(f, f))}</td><td>{stated}</td>{cells}"
+                    f"<td>{tally.changes[(f, 'resolved')]}</td></tr>")
+    return ("<table id=\"change\"><tr><th>finding</th><th>reports stating it</th><th>new</th><th>worse</th>"
+            "<th>unchanged</th><th>better</th><th>gone (resolved)</th></tr>" + "".join(rows) + "</table>"
+            if rows else "<p>No report that states a comparison names a finding.</p>") + (
+            f"<p class=\"cite\">Among the {n} reports (of {tally.reports}) that state a comparison with an earlier "
+            "study. Shares are of the reports stating the finding as present or possible; new and worse are what "
+            "the report itself says (see the README, Change over time).</p>")
+
+
 def render_html(tally: Tally, ev: Evidence, images: dict[str, bytes], source_name: str) -> str:
     """The self-contained summary page."""
     parts = [
@@ -434,6 +473,7 @@ def render_html(tally: Tally, ev: Evidence, images: dict[str, bytes], source_nam
         f"<tr><td>reports without an age</td><td>{tally.without_age}</td></tr>",
         f"<tr><td>reports that could not be annotated (error records)</td><td>{tally.failed}</td></tr>",
         f"<tr><td>lines that are not result objects (skipped)</td><td>{tally.malformed}</td></tr>",
+        f"<tr><td>reports that state a comparison with an earlier study</td><td>{tally.compared}</td></tr>",
         "</table>",
     ]
     if tally.malformed:
@@ -464,6 +504,9 @@ def render_html(tally: Tally, ev: Evidence, images: dict[str, bytes], source_nam
         "back pain.</p>",
         _img("red_flags", images["red_flags"], "Number of reports with each red-flag finding present or possible"),
         _red_flag_table(tally, ev),
+        "<h2>Change over time</h2>",
+        "<p>How often findings are new or worse, among the reports that compare with an earlier study.</p>",
+        _change_table(tally, ev),
         "<h2>Reports with at least one common finding</h2>",
         _img("any_common", images["any_common"], "Share of reports with at least one common finding present, by decade"),
         "<h2>Source</h2>",

@@ -11,7 +11,7 @@ from spacy.language import Language
 from . import extensions  # noqa: F401  (registers extensions)
 # Importing the component modules registers their factories even where the
 # package's entry points are not installed (e.g. running from a source tree).
-from . import age, assertion, attributes, findings, levels, notes, prevalence, sections, sentences, spelling, tokenizer  # noqa: F401
+from . import age, assertion, attributes, change, findings, levels, notes, prevalence, sections, sentences, spelling, tokenizer  # noqa: F401
 
 #: Pipeline components, in order.
 PIPE_NAMES = (
@@ -22,6 +22,7 @@ PIPE_NAMES = (
     "spinecontext_findings",
     "spinecontext_assertion",
     "spinecontext_attributes",
+    "spinecontext_change",
     "spinecontext_age",
     "spinecontext_prevalence",
     "spinecontext_notes",

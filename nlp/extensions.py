@@ -38,6 +38,8 @@ DOC_EXTENSIONS = {
     "spine_summary": None,
     # the radiologist's appendix (text) or None
     "spine_appendix": None,
+    # change over time, report level: {"compared", "global_unchanged", "procedures"} or None
+    "spine_change": None,
 }
 
 

@@ -19,6 +19,8 @@ from .base import RuleComponent, drop_caches
 
 
 _RANK = {"present": 0, "possible": 1, "absent": 2, "historical": 3}
+#: a summary entry's change when its mentions differ (the one that most needs attention first)
+_CHANGE_ORDER = ("worse", "new", "resolved", "better", "unchanged")
 _SEV_RANK = {None: 0, "mild": 1, "moderate": 2, "severe": 3}
 
 
@@ -33,6 +35,7 @@ class NoteWriter(RuleComponent):
 
     def _load(self, directory: Path) -> None:
         self.notes = rules.load_notes(directory)
+        self.change_notes = rules.load_change_notes(directory)
         self.appendix_text = rules.load_appendix(directory)
         self.prevalence = rules.load_prevalence(directory)
         self._memo: dict[tuple, str] = {}
@@ -68,7 +71,7 @@ class NoteWriter(RuleComponent):
         else:
             fig_key = None
         key = (f["finding"], f.get("assertion", "present"), tuple(f.get("levels") or ()), f.get("severity"),
-               bool(f.get("attention")), fig_key)
+               bool(f.get("attention")), fig_key, f.get("change"))
         text = self._memo.get(key)
         if text is None:
             if len(self._memo) > 20_000:
@@ -81,7 +84,11 @@ class NoteWriter(RuleComponent):
         n = self.notes.findings[f["finding"]]
         label = self.labels.get(f["finding"], f["finding"].replace("_", " "))
         assertion = f.get("assertion", "present")
+        change = f.get("change")
         if assertion == "absent":
+            if change == "resolved":
+                return self.change_notes.absent_resolved.format(
+                    label=f"{label[:1].upper()}{label[1:]}", line=self.change_notes.mention["resolved"])
             return f"{label[:1].upper()}{label[1:]}: {t.absent}"
         if assertion == "historical":
             return t.historical
@@ -89,6 +96,8 @@ class NoteWriter(RuleComponent):
         parts.append(n.what)
         if f.get("levels"):
             parts.append(t.where.format(levels=join_levels(f["levels"])))
+        if change and change != "resolved":
+            parts.append(self.change_notes.mention[change])
         if f.get("attention"):
             parts.append(t.attention)
         else:
@@ -179,9 +188,12 @@ class NoteWriter(RuleComponent):
                 severity = max((m.get("severity") for m in chosen), key=lambda v: sev_rank.get(v, 0))
                 attention = any(m.get("attention") for m in chosen)
                 prevalence = next((m["prevalence"] for m in chosen if m.get("prevalence")), None)
+            changes = [m.get("change") for m in chosen if m.get("change")]
             entry = {
                 "finding": fid, "label": first["label"], "group": first["group"],
-                "assertion": first.get("assertion", "present"), "levels": levels,
+                "assertion": first.get("assertion", "present"),
+                "change": min(changes, key=_CHANGE_ORDER.index) if changes else None,
+                "levels": levels,
                 "severity": severity,
                 "attention": attention,
                 "prevalence": prevalence,

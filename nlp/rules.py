@@ -236,6 +236,90 @@ class ContextFile(_Strict):
     rules: list[ContextRule]
 
 
+# --- change over time (change.yaml) -------------------------------------------
+#: The values of a mention's ``change``, and the rule categories that give them.
+CHANGES = ("new", "worse", "better", "unchanged", "resolved")
+CHANGE_CATEGORIES = {"NEW": "new", "WORSE": "worse", "BETTER": "better", "UNCHANGED": "unchanged",
+                     "RESOLVED": "resolved", "PRIOR": "unchanged", "GLOBAL": "unchanged"}
+SECTION_KINDS = ("history", "technique", "comparison", "findings", "exam")
+
+
+class ChangeRule(_Strict):
+    literal: Optional[str] = None
+    pattern: Optional[Regex] = None
+    category: Literal["NEW", "WORSE", "BETTER", "UNCHANGED", "RESOLVED", "PRIOR", "GLOBAL", "PSEUDO", "TERMINATE",
+                      "RELATIVE"]
+    direction: Literal["forward", "backward", "bidirectional"] = "bidirectional"
+    max_scope: int = Field(default=10, ge=1, le=60)
+    stop: Optional[Regex] = None
+
+    def model_post_init(self, __context) -> None:
+        if (self.literal is None) == (self.pattern is None):
+            raise ValueError("a change rule needs exactly one of 'literal' or 'pattern'")
+        for rx in (self.pattern, self.stop):
+            if rx is not None:
+                _check_regex(rx)
+
+    @property
+    def regex(self) -> str:
+        if self.pattern is not None:
+            return self.pattern
+        return r"\b" + r"\s+".join(re.escape(w) for w in self.literal.split()) + r"\b"
+
+
+class ComparisonWords(_Strict):
+    #: the report says it compares with an earlier study ("compared with", "cf", "Prior: MRI ...")
+    stated: Regex
+    #: a comparison section that says there is none ("COMPARISON: None.")
+    none: Regex
+    _v = field_validator("stated", "none")(_check_regex)
+
+
+class ProcedureRule(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    pattern: Regex
+    _v = field_validator("pattern")(_check_regex)
+
+
+class ChangeFile(_Strict):
+    version: int
+    ignore_sections: list[Literal["history", "technique", "comparison", "findings", "exam"]] = []
+    rules: list[ChangeRule] = Field(min_length=1)
+    comparison: ComparisonWords
+    procedures: list[ProcedureRule] = []
+
+
+class ChangeNotesFile(_Strict):
+    """Plain-language change lines (patterns/change_notes.yaml)."""
+    version: int
+    #: one line per change value of a mention (new, worse, better, unchanged, resolved)
+    mention: dict[Literal["new", "worse", "better", "unchanged", "resolved"], str]
+    #: one line per change between two reports (new, gone, unchanged, worse, better)
+    compare: dict[Literal["new", "gone", "unchanged", "worse", "better"], str]
+    #: added after a new or worse line of a finding that needs attention (never softened)
+    attention_new_or_worse: str
+    #: added after an unchanged or better line of a finding that needs attention
+    attention_unchanged: str
+    #: the resolved line of an absent mention: {label} and the line
+    absent_resolved: str
+
+    @field_validator("mention")
+    @classmethod
+    def _all_mention(cls, v: dict) -> dict:
+        missing = [c for c in CHANGES if c not in v]
+        if missing:
+            raise ValueError(f"no line for {', '.join(missing)}")
+        return v
+
+    @field_validator("compare")
+    @classmethod
+    def _all_compare(cls, v: dict) -> dict:
+        missing = [c for c in ("new", "gone", "unchanged", "worse", "better") if c not in v]
+        if missing:
+            raise ValueError(f"no line for {', '.join(missing)}")
+        return v
+
+
 # --- attributes -------------------------------------------------------------
 class ClauseBreaks(_Strict):
     """What ends a clause, for reading attributes: punctuation marks, a word ending
@@ -630,6 +714,8 @@ load_prevalence = _single_file("prevalence.yaml", PrevalenceFile)
 load_notes = _single_file("notes.yaml", NotesFile)
 load_appendix = _single_file("appendix.yaml", AppendixFile)
 load_spelling = _single_file("spelling.yaml", SpellingFile)
+load_change = _single_file("change.yaml", ChangeFile)
+load_change_notes = _single_file("change_notes.yaml", ChangeNotesFile)
 
 
 #: Which rule files each component reads (what its ``to_disk`` saves).
@@ -642,7 +728,8 @@ FILES = {
     "attributes": ["attributes.yaml"],
     "age": ["age.yaml"],
     "prevalence": ["prevalence.yaml", "findings/*.yaml", "vocabulary.yaml"],
-    "notes": ["notes.yaml", "prevalence.yaml", "appendix.yaml", "findings/*.yaml", "vocabulary.yaml"],
+    "notes": ["notes.yaml", "change_notes.yaml", "prevalence.yaml", "appendix.yaml", "findings/*.yaml", "vocabulary.yaml"],
+    "change": ["change.yaml", "vocabulary.yaml"],
     "spelling": ["spelling.yaml"],
 }
 
@@ -664,4 +751,7 @@ def validate_all(patterns_dir: Optional[Union[str, Path]] = None) -> dict[str, i
         "sentences": bool(load_sentences(d)) and 1,
         "spelling_lexicon": len(load_spelling(d).lexicon),
         "spelling_never": len(load_spelling(d).never),
+        "change_rules": len(load_change(d).rules),
+        "change_procedures": len(load_change(d).procedures),
+        "change_notes": len(load_change_notes(d).mention) + len(load_change_notes(d).compare),
     }

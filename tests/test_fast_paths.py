@@ -21,7 +21,11 @@ def summary_reference(note, findings):
         first = chosen[0]
         entry = {
             "finding": fid, "label": first["label"], "group": first["group"],
-            "assertion": first.get("assertion", "present"), "levels": levels,
+            "assertion": first.get("assertion", "present"),
+            # change over time (added with it): of the chosen mentions, worse > new > resolved > better > unchanged
+            "change": next((c for c in ("worse", "new", "resolved", "better", "unchanged")
+                            if any(m.get("change") == c for m in chosen)), None),
+            "levels": levels,
             "severity": max((m.get("severity") for m in chosen), key=lambda v: sev_rank.get(v, 0)),
             "attention": any(m.get("attention") for m in chosen),
             "prevalence": next((m["prevalence"] for m in chosen if m.get("prevalence")), None),
@@ -42,6 +46,7 @@ mention = st.fixed_dictionaries({
     "assertion": st.sampled_from(["present", "possible", "absent", "historical"]),
     "levels": st.lists(st.sampled_from(["L4-L5", "L5-S1", "L3", "sacrum"]), max_size=3),
     "severity": st.sampled_from([None, "mild", "moderate", "severe"]),
+    "change": st.sampled_from([None, "new", "worse", "better", "unchanged", "resolved"]),
     "attention": st.booleans(),
     "prevalence": st.sampled_from(FIGURES),
     "start": st.integers(0, 500), "end": st.integers(0, 500),

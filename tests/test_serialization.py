@@ -7,11 +7,14 @@ from spacy.tokens import DocBin
 
 from spinecontext.result import from_doc
 
-from conftest import OWN
+from conftest import OWN, ROOT
 
 
 def texts():
-    return [json.loads(line)["text"] for line in OWN.read_text(encoding="utf-8").splitlines()[:40]]
+    own = [json.loads(line)["text"] for line in OWN.read_text(encoding="utf-8").splitlines()[:40]]
+    # follow-up reports: change cues and procedures (doc._.spine_change) go through too
+    change = (ROOT / "corpora" / "change_single.jsonl").read_text(encoding="utf-8").splitlines()
+    return own + [json.loads(line)["text"] for line in change[:12]]
 
 
 def results(nlp, docs):

@@ -10,11 +10,12 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from spacy.language import Language
 
-from ...render import to_html, to_markdown, to_text
+from ...compare import CompareResult, compare as compare_results
+from ...render import compare_html, compare_markdown, to_html, to_markdown, to_text
 from ...result import ReportResult
-from ..errors import ApiError, documented, documented_json
-from ..models import AnnotateRequest, AppendixRequest, BatchRequest, BatchResponse, BatchResult, OutputFormat
-from ..service import annotate_batch, annotate_text, get_nlp, get_settings
+from ..errors import ApiError, documented, documented_json, error_response
+from ..models import AnnotateRequest, AppendixRequest, BatchRequest, BatchResponse, BatchResult, CompareRequest, OutputFormat
+from ..service import annotate_batch, annotate_text, check_text, get_nlp, get_settings
 from ..settings import Settings
 from ..uploads import extract_text
 
@@ -61,6 +62,47 @@ async def appendix(body: AppendixRequest, nlp: Language = Depends(get_nlp),
     there is nothing to append)."""
     result = await annotate_text(nlp, body.text, age=body.age, report_id="report", settings=settings)
     return PlainTextResponse(result.appendix or "")
+
+
+COMPARED = {
+    200: {"description": "Both results and the changes per (finding, level) (format=json), or the rendered comparison (md, html).",
+          "content": {"text/markdown": {"schema": {"type": "string"}},
+                      "text/html": {"schema": {"type": "string"}}}},
+}
+
+
+@router.post("/compare", response_model=CompareResult, responses={**COMPARED, **documented(413, 422, 500)},
+             summary="Compare two reports of the same patient")
+async def compare(body: CompareRequest, nlp: Language = Depends(get_nlp),
+                  settings: Settings = Depends(get_settings)) -> Response:
+    """Per (finding, level) present or possible in either report: new, gone, unchanged, worse
+    or better, from what each report says and the change the current report states itself
+    (each mention's `change`). Grades in both reports decide worse/better (mild < moderate <
+    severe); a red flag the current report calls new or worse is never reported unchanged or
+    better. Every problem of the input is an error naming the report (413 text_too_large,
+    422 empty_text); nothing is stored."""
+    problems = []  # every problem of both reports, not only the first
+    for name, rep in (("prior", body.prior), ("current", body.current)):
+        try:
+            check_text(rep.text, settings, what=f"The {name} report")
+        except ApiError as exc:
+            problems.append((exc.status_code, exc.code, exc.message, name))
+            continue
+        if not rep.text.strip():
+            problems.append((422, "empty_text", f"The {name} report is empty.", name))
+    if problems:
+        status, code = max((p[0], p[1]) for p in problems)
+        return error_response(status, code, " ".join(p[2] for p in problems),
+                              [{"loc": ["body", p[3], "text"], "msg": p[2], "type": p[1]} for p in problems])
+    prior = await annotate_text(nlp, body.prior.text, age=body.prior.age, report_id=body.prior.id or "prior", settings=settings)
+    current = await annotate_text(nlp, body.current.text, age=body.current.age, report_id=body.current.id or "current",
+                                  settings=settings)
+    result = compare_results(prior, current, settings.patterns_dir)
+    if body.format == "md":
+        return Response(compare_markdown(result), media_type="text/markdown; charset=utf-8")
+    if body.format == "html":
+        return HTMLResponse(compare_html(result, body.prior.text, body.current.text), headers={"content-security-policy": HTML_CSP})
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 class FileResult(BaseModel):

@@ -87,7 +87,7 @@ def parquet_schema():
     return pa.schema([
         ("report_id", pa.string()), ("mention", pa.int32()), ("finding", pa.string()),
         ("label", pa.string()), ("group", pa.string()), ("level", pa.string()),
-        ("assertion", pa.string()), ("severity", pa.string()), ("laterality", pa.string()),
+        ("assertion", pa.string()), ("change", pa.string()), ("severity", pa.string()), ("laterality", pa.string()),
         ("start", pa.int64()), ("end", pa.int64()), ("text", pa.string()), ("section", pa.string()),
         ("attention", pa.bool_()), ("prevalence_percent", pa.int32()), ("prevalence_age", pa.int32()),
         ("prevalence_kind", pa.string()), ("prevalence_source", pa.string()), ("age", pa.int32()),
