@@ -39,8 +39,9 @@ comparison wording, or any cue) or names a procedure ("status post L4-L5
 laminectomy", "postoperative changes": not findings of the taxonomy, they
 tell the reader why a finding may be gone); otherwise not set (null).
 
-A report holding none of the strings the cue, comparison and procedure rules
-need is left untouched, after one substring check per needed string.
+Cues, comparison wording and procedures are found in one scan of the report;
+the clause rules (TERMINATE, RELATIVE) are read only in a report holding a cue,
+and a report with none of these is left untouched.
 """
 
 
@@ -55,38 +56,13 @@ from spacy.tokens import Doc
 from . import extensions as ext
 from . import rules
 from .base import RuleComponent, doc_text, sentence_index
-from .scan import Scanner, doc_word_starts, needed_literals, text_info
+from .scan import Scanner, doc_word_starts, word_starts
 
 STRONG = ("NEW", "WORSE", "BETTER", "UNCHANGED", "RESOLVED")
 CUES = STRONG + ("PRIOR", "GLOBAL")
 _AT_LEVEL = re.compile(r"\b(?:at|in)\s+(?:the\s+)?$", re.IGNORECASE)
 #: how far after a cue an "at <level>" may start
 _AT_REACH = 12
-
-
-#: Words most reports hold; a set of needed strings holding one of them does not tell
-#: reports with change wording from others, so another set of the rule is used.
-_COMMON = frozenset("""findings finding mild moderate severe small large marked narrow normal seen not from since
-this as ha re on in of is are there have has interval patent only less more minimal present noted no
-changes degenerative""".split())
-
-
-def _commonness(alts) -> tuple:
-    return (sum(3 if len(x) <= 2 else 1 for x in alts if x in _COMMON or len(x) <= 2), len(alts), -min(map(len, alts)))
-
-
-def _trie(strings) -> str:
-    """An expression matching any of ``strings``, factored by first characters."""
-    by_first: dict[str, list[str]] = {}
-    for s in strings:
-        by_first.setdefault(s[0], []).append(s[1:])
-    parts = []
-    for c, rests in sorted(by_first.items()):
-        if "" in rests:
-            parts.append(re.escape(c))  # the shorter string matches wherever a longer one does
-        else:
-            parts.append(re.escape(c) + (_trie(rests) if len(rests) > 1 else re.escape(rests[0])))
-    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
 
 
 def _top_alternatives(rx: str) -> list[str]:
@@ -125,76 +101,78 @@ class ChangeDetector(RuleComponent):
         self.data = data
         self.rules = data.rules
         parts = [rules.expand(r.regex, directory, f"change.yaml rule {i}") for i, r in enumerate(data.rules)]
-        # one scan a report finds the cues, the comparison wording and the procedures:
-        # rule i < len(rules) is a cue rule, then comparison, then the procedures in order
+        # rule i < len(rules) is a change rule, then the comparison wording, then the
+        # procedures in order
         self.n_rules = len(parts)
         self.procedure_names = [p.name for p in data.procedures]
         extra = [data.comparison.stated] + [rules.expand(p.pattern, directory, f"change.yaml procedure {p.name}")
                                             for p in data.procedures]
-        self.rx = Scanner(parts + extra, rules.FLAGS, "c")
+        # Two scanners: the cues (with the PSEUDO rules that hide words from them),
+        # the comparison wording and the procedures, read in every report; the clause
+        # rules (TERMINATE, RELATIVE), read only in a report that holds a cue (most
+        # hold none: the dev notes none, the long-form reports one in four).
+        clause = [i for i, r in enumerate(data.rules) if r.category in ("TERMINATE", "RELATIVE")]
+        first = [i for i in range(len(parts) + len(extra)) if i not in set(clause)]
+        self.rx, self.owner = self._scanner(parts + extra, first)
+        self.rx_clauses, self.owner_clauses = self._scanner(parts, clause)
         self.stops = [re.compile(r.stop, rules.FLAGS) if r.stop else None for r in data.rules]
         self.ignore = frozenset(data.ignore_sections)
         self.none = re.compile(data.comparison.none, rules.FLAGS)
-        # the strings some cue, comparison or procedure rule needs: a report
-        # holding none of them (and read exactly) has nothing to do here
-        needles: set[str] = set()
-        exprs = [p for p, r in zip(parts, data.rules) if r.category in CUES]
-        exprs += [data.comparison.stated] + [p.pattern for p in data.procedures]
-        for e in exprs:
-            for alternative in _top_alternatives(rules.expand(e, directory)):
-                n = needed_literals(alternative, rules.FLAGS, most=8)
-                if n is None:
-                    needles = None
-                    break
-                # any one set will do: the one least likely in a report
-                needles.update(min(n, key=_commonness))
-            if needles is None:
-                break
-        # a string holding another string of the set says nothing more
-        self.needles = None if needles is None else tuple(sorted(
-            n for n in needles if not any(m != n and m in n for m in needles)))
-        #: the strings as one expression shaped as a trie (a first-character test at each
-        #: position, then only the strings starting there), searched in the lowered text
-        self.needle_rx = None if self.needles is None else re.compile(_trie(self.needles))
+
+    @staticmethod
+    def _scanner(exprs: list[str], chosen: list[int]) -> tuple[Optional[Scanner], list[int]]:
+        """A scanner of the expressions ``chosen`` (indices into ``exprs``), and the index
+        each of its patterns comes from. Each top-level alternative is its own pattern,
+        so a word start tries only the alternatives that may begin there (the same
+        matches: the alternatives keep their order)."""
+        split: list[str] = []
+        owner: list[int] = []
+        for i in chosen:
+            alternatives = _top_alternatives(exprs[i])
+            split += alternatives
+            owner += [i] * len(alternatives)
+        return (Scanner(split, rules.FLAGS, "c") if split else None), owner
 
     # -- scanning -------------------------------------------------------------------
     def may_have_cues(self, text: str) -> bool:
-        """False only when the report (read exactly) holds none of the strings the rules need."""
-        return self.cue_positions(text) != []
+        """Does the report hold a change cue, comparison wording or a procedure?"""
+        other: list = []
+        return bool(self.cues(text, word_starts(text, True), [], other) or other)
 
-    def cue_positions(self, text: str) -> Optional[list[int]]:
-        """Where the strings the rules need occur (lowered text), or None when every
-        position must be read (a text not read exactly, or a rule needing no string)."""
-        if self.needles is None:
-            return None
-        exact, low = text_info(text)
-        if not exact:
-            return None
-        return [m.start() for m in self.needle_rx.finditer(low)]
-
-    def cues(self, text: str, doc: Doc, sections: list[dict], extra: Optional[list] = None,
-             span: Optional[list[int]] = None) -> list[tuple[int, int, rules.ChangeRule, int]]:
-        """(start, end, rule, rule index) of every cue and TERMINATE outside the ignored sections
-        (in ``span`` = [start, end] only, if given); comparison wording and procedures go to
-        ``extra`` as (start, index past the rules)."""
-        section_starts = [s["start"] for s in sections]
+    def cues(self, text: str, starts: list[int], sections: list[dict], extra: Optional[list] = None,
+             ) -> list[tuple[int, int, rules.ChangeRule, int]]:
+        """(start, end, rule, rule index) of every cue outside the ignored sections;
+        comparison wording and procedures go to ``extra`` as (start, index past the rules).
+        ``starts``: the report's word and punctuation starts (scan.word_starts)."""
         out = []
-        pos, end = span if span is not None else (0, None)
-        for m in self.rx.finditer(text, pos, end, starts=doc_word_starts(doc, True)):
-            i = int(m.lastgroup[1:])
+        for m, i in self._found(self.rx, self.owner, text, starts, sections):
             if i >= self.n_rules:
                 if extra is not None:
                     extra.append((m.start(), i - self.n_rules))
                 continue
             rule = self.rules[i]
-            if rule.category == "PSEUDO":
-                continue
-            if sections and self.ignore:
+            if rule.category != "PSEUDO":
+                out.append((m.start(), m.end(), rule, i))
+        return out
+
+    def clauses(self, text: str, starts: list[int], sections: list[dict]) -> list[tuple[int, int, rules.ChangeRule, int]]:
+        """(start, end, rule, rule index) of every TERMINATE and RELATIVE word outside the ignored sections."""
+        return [(m.start(), m.end(), self.rules[i], i)
+                for m, i in self._found(self.rx_clauses, self.owner_clauses, text, starts, sections)]
+
+    def _found(self, scanner: Optional[Scanner], owner: list[int], text: str, starts: list[int], sections: list[dict]):
+        if scanner is None:
+            return
+        section_starts = [s["start"] for s in sections]
+        for m in scanner.finditer(text, starts=starts):
+            i = owner[int(m.lastgroup[1:])]
+            # comparison wording and procedures count in every section ("HISTORY:
+            # status post L4-L5 discectomy"); change rules not in the ignored ones
+            if i < self.n_rules and sections and self.ignore:
                 sec = sections[max(0, bisect_right(section_starts, m.start()) - 1)]
                 if sec["kind"] in self.ignore and sec["start"] <= m.start() < sec["end"]:
                     continue
-            out.append((m.start(), m.end(), rule, i))
-        return out
+            yield m, i
 
     # -- one mention ------------------------------------------------------------------
     def reach(self, f: dict, sent: list[int], cues: list, starts: list[int], words: list[int],
@@ -240,19 +218,17 @@ class ChangeDetector(RuleComponent):
         text = doc_text(doc)
         sections = ext.get(doc, "spine_sections") or []
         compared_section = self._comparison_section(text, sections)
-        hits = self.cue_positions(text)
-        if hits == [] and not compared_section:
+        # one scan of the report (the scanner tries its expressions only at the
+        # word starts whose first letters one of them may begin with)
+        other: list[tuple[int, int]] = []
+        starts = doc_word_starts(doc, True)
+        found = self.cues(text, starts, sections, other)
+        if not found and not other and not compared_section:
             return doc
         findings = ext.get(doc, "spine_findings") or []
         sents = ext.get(doc, "spine_sentences") or [[0, len(text)]]
-        other: list[tuple[int, int]] = []
-        if hits is None:
-            found = self.cues(text, doc, sections, other)
-        else:
-            # a cue lies within one sentence: read only the sentences holding a needed string
-            found = []
-            for si in sorted({sentence_index(sents, h) for h in hits}):
-                found += self.cues(text, doc, sections, other, sents[si])
+        if found:
+            found = sorted(found + self.clauses(text, starts, sections), key=lambda c: (c[0], c[1], c[3]))
         term_fwd = [a for a, _, r, _ in found if r.category == "RELATIVE"
                     or r.category == "TERMINATE" and r.direction in ("forward", "bidirectional")]
         term_bwd = [a for a, _, r, _ in found if r.category == "TERMINATE" and r.direction in ("backward", "bidirectional")]
