@@ -82,7 +82,7 @@ each finding explained in plain words, and how common it is in people of your ag
   <label for="report-file">…or upload the report: a file (.txt, .pdf, .docx) or a photo of the paper copy (.jpg, .png, .heic), up to {max_file_bytes // 1_000_000} MB</label>
   <input id="report-file" name="file" type="file" accept=".txt,.pdf,.docx,.jpg,.jpeg,.png,.heic,.heif,.webp,text/plain,application/pdf,application/vnd.openxmlformats-officedocument.wordprocessingml.document,image/jpeg,image/png,image/heic,image/heif,image/webp">
   <p class="small" id="file-hint">A photo is read on this server, and you can check the text before it is explained.</p>
-  <div class="error" role="alert" id="file-error" hidden></div>
+  <div class="error" role="alert" id="file-error" tabindex="-1" hidden></div>
   <label for="age-input">Your age in years (optional)</label>
   <input id="age-input" name="age" type="number" min="0" max="120" inputmode="numeric" value="{html.escape(age)}">
   <button type="submit" id="explain">Explain my report</button>
