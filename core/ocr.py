@@ -178,18 +178,50 @@ _LEVEL_ONE = [
     # "Sl" for S1 ("SI" is left alone: it is also the sacroiliac joint)
     (re.compile(r"(?<![A-Za-z0-9])S[l|](?![A-Za-z0-9])"), "S1"),
     # "Tl2", "TI1" for T12, T11; "Tl" for T1
-    (re.compile(r"(?<![A-Za-z0-9])T[lI|](?=[0-2]?(?![A-Za-z0-9]))"), "T1"),
-    # "L4-Sl" already handled; "L5Sl" and the like are rare and left as read
+    (re.compile(r"(?<![A-Za-z0-9])T[lIi|](?=[0-2]?(?![A-Za-z0-9]))"), "T1"),
+    # a lower-case s in a level: "L5-s1"
+    (re.compile(r"(?<=[LT]\d[-/])s(?=1(?![0-9]))"), "S"),
+    # glued to the words around it: "rightSlnerve" -> "rightS1nerve" (spaces come below)
+    (re.compile(r"(?<=[a-z\-/])([LS])[l|](?=[a-z]{3})"), r"\g<1>1"),
+    (re.compile(r"(?<=[a-z])S[l|](?![A-Za-z0-9])"), "S1"),
+    (re.compile(r"(?<=[a-z])T[lIi|](?=[0-2](?![A-Za-z0-9]))"), "T1"),
 ]
+# a numbered item glued to its text: "2.L4-L5 annular fissure" -> "2. L4-L5 annular fissure"
+_LIST_NUMBER = re.compile(r"^(\d{1,2}\.)(?=[A-Za-z])")
 # a space where a level is glued to a word: "atL4-L5" -> "at L4-L5", "L5nerve" -> "L5 nerve"
 _GLUE_BEFORE_LEVEL = re.compile(r"(?<=[a-z])(?=[LTS]\d)")
-_GLUE_AFTER_NUMBER = re.compile(r"(?<=\d)(?=(?!st\b|nd\b|rd\b|th\b|mm\b|cm\b|x\b)[a-z]{2,})")
+_GLUE_AFTER_NUMBER = re.compile(r"(?<=\d)(?=(?!st\b|nd\b|rd\b|th\b|mm\b|cm\b|x\b)[a-z]{2,})|(?<=\d)(?=[A-Z][a-z]{2})")
+# a word glued to a number: "type1" -> "type 1", "in2019" -> "in 2019" (levels are handled above)
+_GLUE_BEFORE_NUMBER = re.compile(r"(?<=[a-z]{2})(?=\d)|(?<=\ba)(?=\d)")
+# brackets glued to words: "fissure(high-intensity zone)at" -> "fissure (high-intensity zone) at";
+# a possessive glued to the next word: "Schmorl'snodes" -> "Schmorl's nodes"
+_GLUE_BRACKETS = re.compile(r"(?<=[A-Za-z0-9])(?=\([A-Za-z])|(?<=[a-z]\))(?=[A-Za-z])|(?<=[a-z]'s)(?=[a-z]{3})")
+# a word in capitals with a letter or two read in lower case ("MRl", "TECHNlQUE", "IMPRESSiOn"):
+# section titles must be read as such
+_CAPS_WORD = re.compile(r"\b[A-Za-z|]{3,}\b")
+
+
+def _caps(m: re.Match) -> str:
+    w = m.group(0)
+    upper = sum(c.isupper() for c in w)
+    if upper >= 2 and upper >= 2 * (len(w) - upper) and not w[1:].islower():
+        return w.replace("l", "I").replace("|", "I").upper()
+    return w
 # a space after sentence punctuation glued to the next word: "Maintained.No" -> "Maintained. No"
-_GLUE_AFTER_PUNCT = re.compile(r"(?<=[a-z\)][.,;:])(?=[A-Za-z])|(?<=[A-Z\d][:;,])(?=[A-Za-z])|(?<=[a-z][.,;:])(?=\d)")
+_GLUE_AFTER_PUNCT = re.compile(r"(?<=[a-z\)][.,;:])(?=[A-Za-z])|(?<=[A-Z\d][:;,])(?=[A-Za-z])|(?<=[A-Za-z][.,;:])(?=\d)"
+                               r"|(?<=\d\.)(?=[A-Z][a-z])")
 _WORDS = re.compile(r"[A-Za-z]+")
 
 
 _SHORT = frozenset("a an at of in on to or is no by as up it be".split())
+#: report words missing from both the English dictionary and the rules' lexicon, so that
+#: "marrowedema" splits into "marrow edema" (and not into four short words)
+REPORT_WORDS = frozenset("""
+edema radicular mri hyperintense hypointense laminectomy laminotomy hemilaminotomy discectomy
+microdiscectomy postoperative preoperative gadolinium paraspinal neuroforaminal subarticular
+medullaris conus cauda equina thecal sacroiliac enhancing enhancement degenerative endplate
+endplates intervertebral lumbosacral vertebral foraminal spondylosis hemangioma schmorl tarlov
+""".split())
 
 
 @lru_cache(maxsize=1)
@@ -208,12 +240,13 @@ def _vocabulary() -> tuple[dict[str, float], int]:
                 counts[parts[0].lower()] = int(parts[1])
     total = sum(counts.values())
     top = max(counts.values())
-    # pieces a split may produce: words of 3+ letters seen at least a million times
-    # (rarer dictionary entries such as "hes", "orly" would chop unknown words into
-    # nonsense), the rules' lexicon, and a few common short words
+    # pieces a split may produce: dictionary words of 5+ letters, words of 3-4 letters
+    # seen at least a million times (rarer short entries such as "hes", "orly" would chop
+    # unknown words into nonsense), the rules' lexicon, and a few common short words
     cost = {w: -math.log(c / total) for w, c in counts.items()
-            if (len(w) >= 3 and c >= 1_000_000 and w.isalpha()) or w in _SHORT}
-    for w in spelling.lexicon:  # report words are as likely as the commonest English words
+            if w.isalpha() and (len(w) >= 5 or (len(w) >= 3 and c >= 1_000_000) or w in _SHORT)}
+    for w in [*spelling.lexicon, *spelling.never, *REPORT_WORDS]:
+        # report words are as likely as the commonest English words
         cost[w] = min(cost.get(w, math.inf), -math.log(top / total) + 1.0)
     longest = max(len(w) for w in cost)
     return cost, longest
@@ -226,7 +259,8 @@ def _known() -> frozenset[str]:
     from .nlp.spelling import english_words
 
     spelling = rules.load_spelling(rules.default_patterns_dir())
-    return english_words(spelling.dictionary) | frozenset(spelling.lexicon) | frozenset(spelling.never)
+    return (english_words(spelling.dictionary) | frozenset(spelling.lexicon) | frozenset(spelling.never)
+            | REPORT_WORDS)
 
 
 def split_words(word: str) -> str:
@@ -235,7 +269,7 @@ def split_words(word: str) -> str:
     split into known words exists. The letters and their case are kept."""
     cost, longest = _vocabulary()
     low = word.lower()
-    if len(low) < 5 or low in cost or low in _known():
+    if len(low) < 4 or low in cost or low in _known():
         return word
     n = len(low)
     best: list[tuple[float, int]] = [(0.0, 0)] + [(math.inf, 0)] * n
@@ -243,6 +277,8 @@ def split_words(word: str) -> str:
         for start in range(max(0, end - longest), end):
             piece = low[start:end]
             c = cost.get(piece)
+            if c is None and piece == "i" and word[start] == "I":  # "gradeI", "ThereisagradeIdegenerative"
+                c = cost.get("a", 8.0)
             if c is not None and best[start][0] + c + 4.0 < best[end][0]:  # 4.0: each extra word costs
                 best[end] = (best[start][0] + c + 4.0, start)
     if math.isinf(best[n][0]):
@@ -269,12 +305,30 @@ def tidy(text: str) -> str:
     for line in text.split("\n"):
         for rx, repl in _LEVEL_ONE:
             line = rx.sub(repl, line)
+        line = _CAPS_WORD.sub(_caps, line)
+        line = _LIST_NUMBER.sub(r"\1 ", line)
         line = _GLUE_AFTER_PUNCT.sub(" ", line)
         line = _GLUE_BEFORE_LEVEL.sub(" ", line)
         line = _GLUE_AFTER_NUMBER.sub(" ", line)
+        line = _GLUE_BEFORE_NUMBER.sub(" ", line)
+        line = _GLUE_BRACKETS.sub(" ", line)
         line = _WORDS.sub(lambda m: split_words(m.group(0)), line)
         lines.append(line)
-    return "\n".join(lines)
+    return join_wrapped(lines)
+
+
+def join_wrapped(lines: list[str]) -> str:
+    """Lines the page wrapped joined back: a line that does not end a sentence or a
+    heading, followed by one that starts in lower case, carries on ("no disc bulge or" +
+    "extrusion."). A report's own line breaks (headings, levels, lists) stay."""
+    out: list[str] = []
+    for line in lines:
+        if (out and out[-1].strip() and line[:1].islower()
+                and not out[-1].rstrip().endswith((".", ":", ";", "!", "?"))):
+            out[-1] = out[-1].rstrip() + " " + line.lstrip()
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def pdf_page_images(data: bytes, *, max_pages: int) -> list:
