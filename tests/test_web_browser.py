@@ -297,6 +297,9 @@ def test_photo_upload_fills_the_text_box_and_explains_the_same(page, server, tmp
     page.click("#explain")
     page.wait_for_selector("#report-text")
     assert _cards(page) == from_text
+    # the recognised text never reaches the server's log
+    log = server.log()
+    assert all(line not in log for line in text.splitlines() if len(line) > 12)
 
 
 def test_over_limit_upload_shows_the_size_message(browser, server, tmp_path):

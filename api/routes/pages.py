@@ -3,7 +3,10 @@
 Plain HTML forms rendered on the server, so the page works with the keyboard,
 on a phone, with scripts off, and prints cleanly. The only script
 (``/static/app.js``, same origin, allowed by the CSP) adds the copy and print
-buttons. Everything the page needs is served from here: no CDN, no fonts, no
+buttons and checks a file's size before it is uploaded. A photo or scan is read
+by OCR and comes back in the text box for the patient to check before it is
+explained. The result page is :func:`spinecontext.render.html_body` of the
+result (the patient view of :mod:`spinecontext.patient`). Everything the page needs is served from here: no CDN, no fonts, no
 network calls. Report text is always escaped. Nothing is stored.
 """
 
