@@ -298,7 +298,7 @@ def bench_api(
 
 @app.command("bench-ocr")
 def bench_ocr(
-    corpora: Optional[list[Path]] = typer.Argument(None, help="Gold .jsonl corpora; default: the project's corpora/reports.jsonl and corpora/holdout.jsonl."),
+    corpora: Optional[list[Path]] = typer.Argument(None, help="Gold .jsonl corpora; default: the project's corpora/reports.jsonl, holdout.jsonl and longform.jsonl."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N reports of each corpus."),
     seed: int = typer.Option(0, "--seed", help="Seed for the rotation and noise of the page photos."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
@@ -307,7 +307,7 @@ def bench_ocr(
     from .ocrbench import format_table, run as run_ocr
 
     root = Path(__file__).resolve().parent.parent / "corpora"
-    paths = corpora or [root / "reports.jsonl", root / "holdout.jsonl"]
+    paths = corpora or [root / "reports.jsonl", root / "holdout.jsonl", root / "longform.jsonl"]
     for p in paths:
         if not p.is_file():
             _fail(f"{p}: no such file")

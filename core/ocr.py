@@ -110,10 +110,46 @@ def open_image(data: bytes):
     return img.convert("RGB")
 
 
+def skew_angle(img, *, limit: float = 6.0, step: float = 0.25) -> float:
+    """The angle (degrees) that makes the text lines of a page level: the rotation at which
+    the rows of dark pixels are most sharply separated (projection profile), searched
+    within +-``limit`` degrees on a small copy of the page."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    small = ImageOps.grayscale(img)
+    scale = 800 / max(small.size)
+    if scale < 1:
+        small = small.resize((max(1, round(small.width * scale)), max(1, round(small.height * scale))), Image.BILINEAR)
+    arr = np.asarray(small, dtype=np.float32)
+    ink = Image.fromarray(((arr < arr.mean() - 2 * arr.std() / 3) * 255).astype(np.uint8))
+    best, best_score = 0.0, -1.0
+    n = int(limit / step)
+    for k in range(-n, n + 1):
+        angle = k * step
+        rows = np.asarray(ink.rotate(angle, resample=Image.NEAREST, fillcolor=0), dtype=np.float32).sum(axis=1)
+        score = float(np.square(np.diff(rows)).sum())
+        if score > best_score:
+            best, best_score = angle, score
+    return best
+
+
+def deskew(img):
+    """The page turned so its lines are level (photos are rarely held perfectly straight;
+    tilted lines make the detector merge neighbouring lines)."""
+    from PIL import Image
+
+    angle = skew_angle(img)
+    if abs(angle) < 0.3:
+        return img
+    return img.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=(255, 255, 255))
+
+
 def image_to_text(img) -> str:
     """The text of one page image (a Pillow image), as lines."""
     import numpy as np
 
+    img = deskew(img)
     array = np.asarray(img)[:, :, ::-1].copy()  # the engine expects OpenCV's BGR order
     result, _ = engine()(array)
     return tidy(lines_from_boxes(result or []))
@@ -189,7 +225,9 @@ _LEVEL_ONE = [
 # a numbered item glued to its text: "2.L4-L5 annular fissure" -> "2. L4-L5 annular fissure"
 _LIST_NUMBER = re.compile(r"^(\d{1,2}\.)(?=[A-Za-z])")
 # a space where a level is glued to a word: "atL4-L5" -> "at L4-L5", "L5nerve" -> "L5 nerve"
-_GLUE_BEFORE_LEVEL = re.compile(r"(?<=[a-z])(?=[LTS]\d)")
+_GLUE_BEFORE_LEVEL = re.compile(r"(?<=[a-z])(?=[LTS]\d)|(?<=[A-Z]{3})(?=[LTS]\d)|(?<=[LTS]\d)(?=[A-Z]{3})")
+# a word in lower case glued to one in capitals: "mildDDD", "frommyMRI" -> "mild DDD", "frommy MRI"
+_GLUE_CAMEL = re.compile(r"(?<=[a-z]{2})(?=[A-Z])")
 _GLUE_AFTER_NUMBER = re.compile(r"(?<=\d)(?=(?!st\b|nd\b|rd\b|th\b|mm\b|cm\b|x\b)[a-z]{2,})|(?<=\d)(?=[A-Z][a-z]{2})")
 # a word glued to a number: "type1" -> "type 1", "in2019" -> "in 2019" (levels are handled above)
 _GLUE_BEFORE_NUMBER = re.compile(r"(?<=[a-z]{2})(?=\d)|(?<=\ba)(?=\d)")
@@ -209,7 +247,7 @@ def _caps(m: re.Match) -> str:
     return w
 # a space after sentence punctuation glued to the next word: "Maintained.No" -> "Maintained. No"
 _GLUE_AFTER_PUNCT = re.compile(r"(?<=[a-z\)][.,;:])(?=[A-Za-z])|(?<=[A-Z\d][:;,])(?=[A-Za-z])|(?<=[A-Za-z][.,;:])(?=\d)"
-                               r"|(?<=\d\.)(?=[A-Z][a-z])")
+                               r"|(?<=\d\.)(?=[A-Z][a-z])|(?<=[A-Z]{2}\.)(?=[A-Z]{2})")
 _WORDS = re.compile(r"[A-Za-z]+")
 
 
@@ -219,7 +257,7 @@ _SHORT = frozenset("a an at of in on to or is no by as up it be".split())
 REPORT_WORDS = frozenset("""
 edema radicular mri hyperintense hypointense laminectomy laminotomy hemilaminotomy discectomy
 microdiscectomy postoperative preoperative gadolinium paraspinal neuroforaminal subarticular
-medullaris conus cauda equina thecal sacroiliac enhancing enhancement degenerative endplate
+medullaris conus cauda equina thecal sacroiliac enhancing enhancement degenerative endplate intradural
 endplates intervertebral lumbosacral vertebral foraminal spondylosis hemangioma schmorl tarlov
 """.split())
 
@@ -263,37 +301,82 @@ def _known() -> frozenset[str]:
             | REPORT_WORDS)
 
 
-def split_words(word: str) -> str:
-    """``word`` with spaces where it is two or more known words run together
-    ("discherniation" -> "disc herniation"); unchanged when it is a known word or no
-    split into known words exists. The letters and their case are kept."""
-    cost, longest = _vocabulary()
-    low = word.lower()
-    if len(low) < 4 or low in cost or low in _known():
-        return word
+def _near_known(low: str) -> bool:
+    """True when ``low`` is one edit (a letter dropped, added, changed or two swapped)
+    from a known word of 6+ letters: a misspelling ("compresion"), which the pipeline's
+    speller may still read, not words run together."""
+    known = _known()
+    letters = "abcdefghijklmnopqrstuvwxyz"
     n = len(low)
-    best: list[tuple[float, int]] = [(0.0, 0)] + [(math.inf, 0)] * n
+    for i in range(n + 1):
+        if i < n and len(low) > 6 and low[:i] + low[i + 1:] in known:
+            return True
+        if i < n - 1 and low[:i] + low[i + 1] + low[i] + low[i + 2:] in known:
+            return True
+        for c in letters:
+            if low[:i] + c + low[i:] in known:
+                return True
+            if i < n and c != low[i] and low[:i] + c + low[i + 1:] in known:
+                return True
+    return False
+
+
+#: the cost of a piece that is no known word (a misspelling or a rare term inside a long
+#: run of words: "milddiscdessicationat"); high, so a known split always wins where there is one
+UNKNOWN_PIECE = 40.0
+#: a run this long may hold unknown pieces, if known words make up most of its letters
+LONG_RUN = 15
+KNOWN_SHARE = 0.7
+
+
+def _best_split(word: str, low: str, *, unknown: bool) -> Optional[list[int]]:
+    """Cut positions of the cheapest split of ``low`` into known words (and, with
+    ``unknown``, pieces that are no known word), or None."""
+    cost, longest = _vocabulary()
+    n = len(low)
+    best: list[tuple[float, int, int]] = [(0.0, 0, 0)] + [(math.inf, 0, 0)] * n  # cost, start, known letters
     for end in range(1, n + 1):
-        for start in range(max(0, end - longest), end):
+        for start in range(max(0, end - longest) if not unknown else 0, end):
             piece = low[start:end]
-            c = cost.get(piece)
+            c = cost.get(piece) if end - start <= longest else None
             if c is None and piece == "i" and word[start] == "I":  # "gradeI", "ThereisagradeIdegenerative"
                 c = cost.get("a", 8.0)
+            known = end - start if c is not None else 0
+            if c is None and unknown and end - start >= 2:
+                c = UNKNOWN_PIECE + 3.0 * (end - start)  # the more letters left unknown, the worse
             if c is not None and best[start][0] + c + 4.0 < best[end][0]:  # 4.0: each extra word costs
-                best[end] = (best[start][0] + c + 4.0, start)
+                best[end] = (best[start][0] + c + 4.0, start, best[start][2] + known)
     if math.isinf(best[n][0]):
-        return word
-    cuts = []
-    end = n
+        return None
+    if unknown and best[n][2] < KNOWN_SHARE * n:
+        return None
+    cuts, end = [], n
     while end > 0:
         start = best[end][1]
         cuts.append(start)
         end = start
-    cuts = sorted(c for c in cuts if c > 0)
+    return sorted(c for c in cuts if c > 0) or None
+
+
+def split_words(word: str) -> str:
+    """``word`` with spaces where it is two or more known words run together
+    ("discherniation" -> "disc herniation"); unchanged when it is a known word, a
+    misspelling of one, or no split into known words exists (a run of 15 letters or
+    more may keep an unknown piece when known words make up 70% of its letters). The
+    letters and their case are kept."""
+    cost, _ = _vocabulary()
+    low = word.lower()
+    if len(low) < 4 or low in cost or low in _known():
+        return word
+    if len(low) >= 6 and _near_known(low):
+        return word
+    cuts = _best_split(word, low, unknown=False)
+    if cuts is None and len(low) >= LONG_RUN:
+        cuts = _best_split(word, low, unknown=True)
     if not cuts:
         return word
     out, prev = [], 0
-    for c in cuts + [n]:
+    for c in cuts + [len(low)]:
         out.append(word[prev:c])
         prev = c
     return " ".join(out)
@@ -308,6 +391,7 @@ def tidy(text: str) -> str:
         line = _CAPS_WORD.sub(_caps, line)
         line = _LIST_NUMBER.sub(r"\1 ", line)
         line = _GLUE_AFTER_PUNCT.sub(" ", line)
+        line = _GLUE_CAMEL.sub(" ", line)
         line = _GLUE_BEFORE_LEVEL.sub(" ", line)
         line = _GLUE_AFTER_NUMBER.sub(" ", line)
         line = _GLUE_BEFORE_NUMBER.sub(" ", line)
