@@ -73,6 +73,12 @@ def test_ocr_runs_with_the_network_blocked(monkeypatch, photo, annotate):
     ("the SI joints", "the SI joints"),  # sacroiliac, not S1
     ("anesthesia inferiorly", "anesthesia inferiorly"),  # unknown words are never chopped
     ("the 5th lumbar vertebra", "the 5th lumbar vertebra"),
+    ("compresion of the sac", "compresion of the sac"),  # a misspelling stays whole for the speller
+    ("levelsareunremarkableapartfrommilddiscdessicationat L2-3",
+     "levels are unremarkable apart from mild disc dessicationat L2-3"),
+    ("RIGHTFORAMINALDISCHERNIATIONL4-L5WITH", "RIGHT FORAMINAL DISC HERNIATION L4-L5 WITH"),
+    ("IMPRESSiOn:", "IMPRESSION:"),
+    ("disc bulge or\nextrusion.\nL5-S1: normal.", "disc bulge or extrusion.\nL5-S1: normal."),
 ])
 def test_tidy_mends_only_spacing_and_levels(raw, fixed):
     assert ocr.tidy(raw) == fixed
@@ -85,6 +91,18 @@ def test_lines_from_boxes_keeps_rows_and_blank_lines():
     boxes = [box(300, 100, 200, "mild bulge."), box(10, 102, 100, "L4-L5:"), box(10, 130, 150, "L5-S1: normal."),
              box(10, 215, 120, "IMPRESSION:")]
     assert ocr.lines_from_boxes(boxes) == "L4-L5:  mild bulge.\nL5-S1: normal.\n\nIMPRESSION:"
+
+
+@pytest.mark.parametrize("angle", [-3.0, 2.0])
+def test_deskew_finds_the_tilt(angle):
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (1200, 900), "white")
+    draw = ImageDraw.Draw(img)
+    for i in range(18):
+        draw.rectangle((80, 60 + 45 * i, 1100, 60 + 45 * i + 18), fill="black")  # text-like bars
+    tilted = img.rotate(angle, expand=True, fillcolor="white")
+    assert abs(ocr.skew_angle(tilted) + angle) <= 0.3
 
 
 def test_bad_images_name_the_problem():
