@@ -10,6 +10,7 @@ from typing import Optional
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from spacy.language import Language
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,6 +23,27 @@ from .routes import meta, pages, v1
 from .settings import Settings
 
 STATIC = Path(__file__).parent / "static"
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>spinecontext API · interactive documentation</title>
+<link rel="stylesheet" href="/docs-assets/swagger-ui.css">
+</head><body>
+<div id="swagger-ui"></div>
+<script src="/docs-assets/swagger-ui-bundle.js"></script>
+<script src="/static/docs.js"></script>
+</body></html>
+"""
+
+
+def swagger_ui_dir() -> Path:
+    """Swagger UI's files inside the installed swagger-ui-bundle-v2 package."""
+    import swagger_ui_bundle
+
+    path = Path(swagger_ui_bundle.swagger_ui_path)
+    if not (path / "swagger-ui-bundle.js").is_file():
+        raise RuntimeError(f"Swagger UI files missing from {path}")
+    return path
 
 DESCRIPTION = """\
 Finds degenerative findings in lumbar spine MRI reports and adds plain-language,
@@ -56,7 +78,8 @@ def create_app(settings: Optional[Settings] = None, *, nlp: Optional[Language] =
 
     app = FastAPI(
         title="spinecontext", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-        # the interactive docs pages load scripts from a CDN: off; /openapi.json stays
+        # FastAPI's own docs pages load Swagger UI from a CDN and start it with an inline
+        # script (both refused by our CSP): /docs is served below from the package instead
         docs_url=None, redoc_url=None,
         openapi_tags=[{"name": "annotate", "description": "Annotate reports (JSON API)."},
                       {"name": "meta", "description": "Health and version."}],
@@ -82,6 +105,13 @@ def create_app(settings: Optional[Settings] = None, *, nlp: Optional[Language] =
     app.include_router(meta.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    swagger = swagger_ui_dir()
+    app.mount("/docs-assets", StaticFiles(directory=swagger), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """Swagger UI: try the API from the browser (assets from the installed package, no CDN)."""
+        return HTMLResponse(DOCS_PAGE)
 
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -96,6 +126,20 @@ def create_app(settings: Optional[Settings] = None, *, nlp: Optional[Language] =
             return settings.max_file_bytes + 1_000_000  # room for the multipart framing and form fields
         return settings.max_json_body_bytes
 
-    app.add_middleware(RequestGuard, body_limit=body_limit)
+    def too_large_page(path: str, limit: int):
+        """Over-limit form posts to the pages get the page back with a plain message."""
+        if path not in ("/", "/radiologist"):
+            return None
+        from .routes.pages import patient_error_page, radiologist_error_page
+
+        if path == "/":
+            mb = settings.max_file_bytes / 1_000_000
+            return patient_error_page(
+                f"The file is too large to upload: the limit is {mb:g} MB. Try a smaller file, or take the "
+                "photo again at a lower size, or paste the text instead.", 413, settings.max_file_bytes)
+        return radiologist_error_page(f"The report is too large: the limit is {limit:,} bytes.", 413)
+
+    app.add_middleware(RequestGuard, body_limit=body_limit, drain_limit=settings.max_drain_bytes,
+                       too_large_page=too_large_page)
     logging.getLogger("spinecontext.api").addHandler(logging.NullHandler())
     return app

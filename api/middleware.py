@@ -2,8 +2,14 @@
 
 A pure ASGI middleware (no buffering of bodies it does not need to see):
 
-* A request whose body is over the limit for its path gets 413 before the body
-  is read (``Content-Length``) or as soon as the streamed body passes it.
+* A request whose body is over the limit for its path gets 413 (``Content-Length``
+  over the limit, or a streamed body that passes it). The rest of the body is
+  read and thrown away first (up to ``drain_limit`` bytes), so the client has
+  sent everything when the answer comes and its connection is not reset
+  mid-upload (closing a socket that still has unread data makes the kernel send
+  a reset, which browsers show as "connection reset" instead of our message).
+  A client that asked ``Expect: 100-continue`` gets the 413 at once and never
+  sends the body. Page paths get the page with a friendly message instead of JSON.
 * Every response gets the security headers; a response that sets its own
   Content-Security-Policy (the self-contained HTML rendering) keeps it.
 * An unexpected exception becomes a JSON 500 that says nothing about the
@@ -14,7 +20,7 @@ A pure ASGI middleware (no buffering of bodies it does not need to see):
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Callable, Optional
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,10 +49,38 @@ class BodyTooLarge(ApiError):
         super().__init__(413, "request_too_large", f"The request body is over {limit:,} bytes.")
 
 
+async def drain(receive: Receive, limit: int) -> bool:
+    """Read and discard the rest of a request body; False if it went past ``limit`` bytes
+    (or the client went away) before its end."""
+    seen = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return False
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return True
+        if seen > limit:
+            return False
+
+
 class RequestGuard:
-    def __init__(self, app: ASGIApp, *, body_limit: Callable[[str], int]):
+    def __init__(self, app: ASGIApp, *, body_limit: Callable[[str], int], drain_limit: int = 64_000_000,
+                 too_large_page: Optional[Callable[[str, int], Optional[ASGIApp]]] = None):
         self.app = app
         self.body_limit = body_limit
+        self.drain_limit = drain_limit
+        #: (path, limit) -> an HTML response for page paths, or None for the JSON error
+        self.too_large_page = too_large_page
+
+    def _too_large(self, path: str, limit: int, *, close: bool) -> ASGIApp:
+        headers = {"connection": "close"} if close else None
+        page = self.too_large_page(path, limit) if self.too_large_page else None
+        if page is not None:
+            if close:
+                page.headers["connection"] = "close"
+            return page
+        return error_response(413, "request_too_large", f"The request body is over {limit:,} bytes.", headers=headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,18 +102,23 @@ class RequestGuard:
             await send(message)
 
         length = None
+        expect_continue = False
         for key, value in scope.get("headers", []):
             if key == b"content-length":
                 try:
                     length = int(value)
                 except ValueError:
                     length = -1
+            elif key == b"expect" and value.lower() == b"100-continue":
+                expect_continue = True
         if length is not None and length < 0:
             await error_response(400, "bad_request", "Content-Length is not a number.")(scope, receive, send_with_headers)
             return
+        path = scope.get("path", "")
         if length is not None and length > limit:
-            await error_response(413, "request_too_large", f"The request body is over {limit:,} bytes.",
-                                 headers={"connection": "close"})(scope, receive, send_with_headers)
+            if not expect_continue:  # the body is on its way: take it in, then answer
+                await drain(receive, self.drain_limit)
+            await self._too_large(path, limit, close=True)(scope, receive, send_with_headers)
             return
 
         seen = 0
@@ -95,9 +134,10 @@ class RequestGuard:
 
         try:
             await self.app(scope, counting_receive, send_with_headers)
-        except BodyTooLarge as exc:
+        except BodyTooLarge:
             if not started:
-                await error_response(413, exc.code, exc.message)(scope, receive, send_with_headers)
+                await drain(receive, self.drain_limit)
+                await self._too_large(path, limit, close=True)(scope, receive, send_with_headers)
         except Exception as exc:  # noqa: BLE001 - last resort; the message may quote the report
             log.error("unexpected %s on %s %s", type(exc).__name__, scope.get("method"), scope.get("path"))
             if not started:

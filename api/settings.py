@@ -17,8 +17,10 @@ ENV_PREFIX = "SPINECONTEXT_"
 class Settings:
     #: Largest report text accepted, in bytes of UTF-8 (the issue's "e.g. 200 KB").
     max_text_bytes: int = 200_000
-    #: Largest uploaded file (.txt, .pdf, .docx), in bytes.
-    max_file_bytes: int = 5_000_000
+    #: Largest uploaded file (.txt, .pdf, .docx, photo), in bytes: 15 MB holds a phone
+    #: photo (often 3-8 MB, up to about 12 MB for 48-megapixel cameras) and a scanned PDF
+    #: of a few pages.
+    max_file_bytes: int = 15_000_000
     #: Most reports in one POST /v1/batch.
     max_batch_reports: int = 100
     #: Largest request body for JSON endpoints; a batch of large reports needs more.
@@ -26,6 +28,11 @@ class Settings:
     max_batch_body_bytes: int = 8_000_000
     #: Most pages read from a PDF, and the largest unpacked size of a .docx (zip bombs).
     max_pdf_pages: int = 200
+    #: Most pages of a scanned PDF read by OCR (each takes a few seconds).
+    max_ocr_pages: int = 10
+    #: An over-limit request body is read and thrown away up to this many bytes before
+    #: the 413 is sent, so the client is not reset mid-upload; past it the connection closes.
+    max_drain_bytes: int = 64_000_000
     max_docx_unpacked_bytes: int = 50_000_000
     #: Reports longer than this (characters) are processed in a worker thread so the
     #: event loop keeps answering other requests; shorter ones run inline (faster).

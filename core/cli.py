@@ -108,11 +108,11 @@ def annotate(
                 out.write(sep + to_markdown(text, r))
             elif format is Format.html:
                 if per_file:
-                    (output / f"{_safe_name(r.id)}.html").write_text(to_html(text, r), encoding="utf-8")
+                    (output / f"{_safe_name(r.id)}.html").write_text(to_html(text, r, patterns), encoding="utf-8")
                 elif written:
                     _fail("html output of several reports needs -o FOLDER")
                 else:
-                    out.write(to_html(text, r))
+                    out.write(to_html(text, r, patterns))
             else:
                 out.write(sep + table(r) + "\n")
             written += 1
@@ -467,6 +467,28 @@ def bench_api(
     except (RuntimeError, ValueError) as exc:
         _fail(str(exc), code=1)
     typer.echo(json.dumps(result, indent=2) if as_json else format_result(result))
+
+
+@app.command("bench-ocr")
+def bench_ocr(
+    corpora: Optional[list[Path]] = typer.Argument(None, help="Gold .jsonl corpora; default: the project's corpora/reports.jsonl, holdout.jsonl and longform.jsonl."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N reports of each corpus."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the rotation and noise of the page photos."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """OCR accuracy: each report typeset as a page photo (rotated, blurred, noisy JPEG), read by OCR, then annotated; pair F1 against the gold beside the same reports as text, and seconds per page."""
+    from .ocrbench import format_table, run as run_ocr
+
+    root = Path(__file__).resolve().parent.parent / "corpora"
+    paths = corpora or [root / "reports.jsonl", root / "holdout.jsonl", root / "longform.jsonl"]
+    for p in paths:
+        if not p.is_file():
+            _fail(f"{p}: no such file")
+    try:
+        result = run_ocr(paths, limit=limit, seed=seed)
+    except (ValueError, OSError) as exc:
+        _fail(str(exc), code=1)
+    typer.echo(json.dumps(result, indent=2) if as_json else format_table(result))
 
 
 @app.command()

@@ -142,26 +142,61 @@ def to_markdown(text: str, result: ReportResult) -> str:
 
 CSS = """
 :root { --ink:#1d2430; --muted:#5b6472; --line:#d8dde5; --mark:#fff2a8; --warn:#9a3412; --warnbg:#fff4ed;
-        --fill:#2563eb; --empty:#dbe3ef; }
+        --fill:#2563eb; --empty:#dbe3ef; --found:#fde68a; --attn:#fdba8c; --maybe:#dbeafe; --past:#ede9fe; }
 * { box-sizing: border-box; }
 body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
        margin: 0 auto; padding: 1rem; max-width: 60rem; }
 h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; } h3 { font-size: 1rem; margin: 0 0 .4rem; }
 pre.report { white-space: pre-wrap; word-wrap: break-word; background: #f7f8fa; border: 1px solid var(--line);
-             border-radius: 6px; padding: .8rem; font: 14px/1.45 ui-monospace, Menlo, Consolas, monospace; }
-mark { background: var(--mark); border-radius: 2px; }
-mark.attention { background: #ffd6c2; }
+             border-radius: 6px; padding: .8rem; font: 14px/1.6 ui-monospace, Menlo, Consolas, monospace; }
+/* highlights: each kind has its own colour AND its own text cue and line, never colour alone */
+a.hl { color: inherit; text-decoration: none; }
+mark { border-radius: 2px; padding: 0 1px; color: inherit; }
+mark[data-cue]::after { content: " [" attr(data-cue) "]"; font: 600 .72em system-ui, sans-serif;
+                        color: var(--muted); white-space: nowrap; }
+mark.m-present { background: var(--found); border-bottom: 2px solid #b45309; }
+mark.m-present.attention { background: var(--attn); border-bottom: 3px double var(--warn); }
+mark.m-present.attention::after, mark.m-possible.attention::after { color: var(--warn); }
+mark.m-possible { background: var(--maybe); border-bottom: 2px dashed #1d4ed8; }
+mark.m-possible.attention { background: #ffe4d4; border-bottom: 2px dashed var(--warn); }
+mark.m-historical { background: var(--past); border-bottom: 2px dotted #6d28d9; }
+mark.m-absent { background: transparent; color: var(--muted); text-decoration: line-through;
+                text-decoration-color: #6b7280; border-bottom: 0; }
+a.hl:target mark, a.hl:focus-visible mark { outline: 3px solid #f59e0b; outline-offset: 1px; }
+ul.legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; font-size: .9rem; margin: .4rem 0 .6rem; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(17rem, 1fr)); gap: .8rem; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: .8rem; background: #fff; }
 .card.attention { border-color: var(--warn); background: var(--warnbg); }
+.card:target { outline: 3px solid #f59e0b; }
 .card .meta { color: var(--muted); font-size: .85rem; margin-bottom: .4rem; }
+.card p { margin: .3rem 0; }
+.back { font-size: .9rem; }
 .icons { display: grid; grid-template-columns: repeat(10, .8rem); gap: 2px; margin: .5rem 0 .2rem; }
 .icons span { width: .8rem; height: .8rem; border-radius: 50%; background: var(--empty); }
 .icons span.on { background: var(--fill); }
 .figure { font-size: .9rem; color: var(--muted); }
+.bottom-line { border: 2px solid var(--line); border-radius: 10px; padding: .4rem 1rem 1rem; background: #fbfcfe; }
+.bottom-line h2 { margin-top: .6rem; }
+.bl-groups { display: grid; grid-template-columns: repeat(auto-fit, minmax(15rem, 1fr)); gap: .8rem; }
+.bl-group { border-left: 5px solid var(--line); padding: .2rem .8rem; }
+.bl-group ul { margin: .3rem 0; padding-left: 1.2rem; }
+.bl-group p { margin: .2rem 0; }
+.bl-attention { border-left-color: var(--warn); background: var(--warnbg); }
+.bl-common { border-left-color: var(--fill); }
+.bl-other { border-left-color: #9aa3af; }
+.urgent { border: 2px solid var(--warn); border-radius: 8px; padding: .5rem .8rem; background: #fff; margin: .8rem 0; }
+.urgent h3, .urgent h4 { margin: .2rem 0; font-size: 1rem; color: var(--warn); }
+.urgent ul { margin: .3rem 0; padding-left: 1.2rem; }
+.urgent p { margin: .3rem 0; }
+.urgent .source { font-size: .82rem; color: var(--muted); }
+.shared { background: #f3f6fb; border-radius: 6px; padding: .5rem .8rem; }
+ol.questions li { margin: .25rem 0; }
+.lv { color: var(--muted); font-size: .9rem; }
+.not-there li, .history li { margin: .2rem 0; }
 .appendix { border-left: 4px solid var(--line); padding-left: .8rem; }
 footer { margin-top: 2rem; color: var(--muted); font-size: .85rem; }
-@media print { body { max-width: none; } .card { break-inside: avoid; } mark { background: none; text-decoration: underline; } }
+@media print { body { max-width: none; } .card, .urgent, .bl-group { break-inside: avoid; }
+               mark { background: none !important; } mark.m-present, mark.m-possible, mark.m-historical { text-decoration: underline; } }
 """
 
 
@@ -173,76 +208,209 @@ def _icon_array(percent: int, age: Optional[int]) -> str:
             f'<div class="figure">{html.escape(label)}.</div>')
 
 
-def highlighted(text: str, result: ReportResult) -> str:
-    """The report text, escaped, with each finding mention in a <mark>."""
-    spans = sorted({(f.start, f.end, f.finding, f.attention and f.assertion in ("present", "possible"))
-                    for f in result.findings})
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _anchor(finding: str) -> str:
+    """The id of a finding's card (ids in the taxonomy are snake_case; anything else is escaped)."""
+    return "card-" + re.sub(r"[^A-Za-z0-9_-]", "-", finding)
+
+
+def kept_mentions(result: ReportResult) -> list[int]:
+    """Indexes (into result.findings) of the mentions highlighted: by position; an
+    overlapping later mention is not highlighted (the first one is kept)."""
+    order = sorted(range(len(result.findings)), key=lambda i: (result.findings[i].start, result.findings[i].end))
+    kept, pos, seen = [], 0, set()
+    for i in order:
+        f = result.findings[i]
+        if f.start < pos or (f.start, f.end, f.finding) in seen:
+            continue
+        seen.add((f.start, f.end, f.finding))
+        kept.append(i)
+        pos = f.end
+    return kept
+
+
+def mention_kind(f) -> str:
+    """present, attention, possible, historical or absent: how a mention is marked."""
+    if f.assertion in ("present", "possible") and f.attention:
+        return "attention"
+    return f.assertion
+
+
+def highlighted(text: str, result: ReportResult, legend=None) -> str:
+    """The report text, escaped, with each finding mention in a <mark> whose class and
+    text cue say what the report states (found, maybe, past, not there); each links
+    to its card (``#card-FINDING``) and carries an id (``m-N``) the card links back to."""
+    if legend is None:
+        from .nlp import rules
+
+        legend = rules.load_patient(rules.default_patterns_dir()).legend
     out, pos = [], 0
-    for start, end, finding, attention in spans:
-        if start < pos:
-            continue  # overlapping mention: keep the first
-        out.append(html.escape(text[pos:start], quote=False))
-        cls = ' class="attention"' if attention else ""
-        out.append(f'<mark{cls} data-finding="{finding}">{html.escape(text[start:end], quote=False)}</mark>')
-        pos = end
+    for i in kept_mentions(result):
+        f = result.findings[i]
+        out.append(html.escape(text[pos:f.start], quote=False))
+        kind = mention_kind(f)
+        cls = f"m-{f.assertion}" + (" attention" if kind == "attention" else "")
+        entry = getattr(legend, kind)
+        out.append(f'<a class="hl" href="#{_anchor(f.finding)}" id="m-{i}">'
+                   f'<mark class="{cls}" data-finding="{_e(f.finding)}" data-assertion="{_e(f.assertion)}" '
+                   f'data-cue="{_e(entry.cue)}" title="{_e(entry.text)}">'
+                   f'{html.escape(text[f.start:f.end], quote=False)}</mark></a>')
+        pos = f.end
     out.append(html.escape(text[pos:], quote=False))
     return "".join(out)
 
 
-def html_card(s: FindingSummary) -> str:
-    cls = "card attention" if s.attention else "card"
-    meta = []
-    if s.levels:
-        meta.append(", ".join(s.levels))
-    if s.severity:
-        meta.append(s.severity)
-    if s.assertion == "possible":
-        meta.append("possible")
-    parts = [f'<article class="{cls}" data-finding="{s.finding}">',
-             f"<h3>{html.escape(s.label[:1].upper() + s.label[1:])}</h3>"]
-    if meta:
-        parts.append(f'<div class="meta">{html.escape(" · ".join(meta))}</div>')
-    parts.append(f"<p>{html.escape(s.note)}</p>")
-    p = s.prevalence
-    if p and p.percent is not None:
-        parts.append(_icon_array(p.percent, p.age))
-        parts.append(f'<div class="figure">Source: {html.escape(p.source)}.</div>')
+def _legend_html(legend) -> str:
+    items = []
+    for kind, cls in (("present", "m-present"), ("attention", "m-present attention"), ("possible", "m-possible"),
+                      ("historical", "m-historical"), ("absent", "m-absent")):
+        entry = getattr(legend, kind)
+        items.append(f'<li><mark class="{cls}" data-cue="{_e(entry.cue)}">finding</mark> {_e(entry.text)}</li>')
+    return (f'<p class="legend-title"><strong>{_e(legend.title)}</strong></p>'
+            f'<ul class="legend" id="legend">{"".join(items)}</ul>')
+
+
+def _urgent_html(u, *, heading: str = "h4", element_id: str = "", full: bool = False) -> str:
+    """Urgent-symptom advice; ``full`` gives each source's whole citation (the bottom line), else its short name."""
+    ident = f' id="{element_id}"' if element_id else ""
+    parts = [f'<div class="urgent"{ident} data-groups="{_e(" ".join(u.groups))}">',
+             f"<{heading}>{_e(u.title)}</{heading}>", f"<p>{_e(u.intro)}</p>",
+             f"<p><strong>{_e(u.same_day_text)}</strong></p>",
+             "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in u.same_day) + "</ul>"]
+    if u.prompt:
+        parts += [f"<p>{_e(u.prompt_text)}</p>", "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in u.prompt) + "</ul>"]
+    if u.risk:
+        parts += [f"<p>{_e(u.risk_text)}</p>", "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in u.risk) + "</ul>"]
+    if full:
+        cites = "; ".join(f"{_e(s['citation'])}" + (f" doi:{_e(s['doi'])}" if s.get("doi") else "") for s in u.sources)
+    else:
+        cites = "; ".join(_e(s["short"]) for s in u.sources) + "."
+    parts.append(f'<p class="source">{_e(u.source_text)} {cites}</p></div>')
+    return "".join(parts)
+
+
+def _card_html(c, result: ReportResult, kept: set, to_report: str) -> str:
+    cls = "card attention" if c.attention else "card"
+    parts = [f'<article class="{cls}" id="{_anchor(c.finding)}" data-finding="{_e(c.finding)}">',
+             f"<h3>{_e(c.title)}</h3>"]
+    if c.meta:
+        parts.append(f'<div class="meta">{_e(" · ".join(c.meta))}</div>')
+    parts += [f"<p>{_e(p)}</p>" for p in c.paragraphs]
+    if c.figure:
+        parts.append(_icon_array(c.figure["percent"], c.figure["age"]))
+        parts.append(f'<div class="figure">Source: {_e(c.figure["source"])}.</div>')
+    if c.urgent:
+        parts.append(_urgent_html(c.urgent))
+    back = _back_link(c.finding, result, kept, to_report)
+    if back:
+        parts.append(back)
     parts.append("</article>")
     return "".join(parts)
 
 
-def html_body(text: str, result: ReportResult) -> str:
-    """The page body (no <html>/<head>): reused by the web service's page."""
-    attention, common, absent, history = _groups(result)
+def _back_link(finding: str, result: ReportResult, kept: set, to_report: str) -> str:
+    first = next((i for i, f in enumerate(result.findings) if f.finding == finding and i in kept), None)
+    return f'<p class="back"><a href="#m-{first}">{_e(to_report)}</a></p>' if first is not None else ""
+
+
+def _entries(entries) -> str:
+    return "".join(f'<li><a href="#{_anchor(e.finding)}">{_e(e.label[:1].upper() + e.label[1:])}</a>'
+                   + (f' <span class="lv">{_e(", ".join(e.levels))}</span>' if e.levels else "")
+                   + (' <span class="lv">(maybe)</span>' if e.possible else "") + "</li>" for e in entries)
+
+
+def _inline(entries) -> str:
+    return ", ".join(f'<a href="#{_anchor(e.finding)}">{_e(e.label)}</a>' for e in entries)
+
+
+def bottom_line_html(view) -> str:
+    t = view.texts
+    g = t.groups
+    out = ['<section class="bottom-line" id="bottom-line" aria-labelledby="bottom-line-h">',
+           f'<h2 id="bottom-line-h">{_e(t.headings.bottom_line)}</h2>', f"<p>{_e(view.intro)}</p>"]
+    groups = []
+    if view.attention:
+        groups.append(f'<div class="bl-group bl-attention" id="bl-attention"><h3>{_e(g.attention.heading)}</h3>'
+                      f"<p>{_e(view.attention_text)}</p><ul>{_entries(view.attention)}</ul></div>")
+    if view.common:
+        groups.append(f'<div class="bl-group bl-common" id="bl-common"><h3>{_e(g.common.heading)}</h3>'
+                      f"<p>{_e(view.common_text)}</p><ul>{_entries(view.common)}</ul></div>")
+    if view.other:
+        groups.append(f'<div class="bl-group bl-other" id="bl-other"><h3>{_e(g.other.heading)}</h3>'
+                      f"<p>{_e(view.other_text)}</p><ul>{_entries(view.other)}</ul></div>")
+    if groups:
+        out.append('<div class="bl-groups">' + "".join(groups) + "</div>")
+    if view.empty_text:
+        out.append(f'<p id="bl-empty">{_e(view.empty_text)}</p>')
+    if view.urgent:
+        out.append(_urgent_html(view.urgent, heading="h3", element_id="urgent-summary", full=True))
+    if view.not_there:
+        out.append(f'<p id="bl-not-there">{_e(g.not_there)} {_inline(view.not_there)}.</p>')
+    if view.history:
+        out.append(f'<p id="bl-history">{_e(g.history)} {_inline(view.history)}.</p>')
+    out.append("</section>")
+    return "".join(out)
+
+
+def html_body(text: str, result: ReportResult, patterns_dir=None) -> str:
+    """The page body (no <html>/<head>): reused by the web service's page.
+
+    Order: the bottom line, questions for the clinician, the cards (attention
+    first), what the report says is not there, then the report itself with its
+    legend. Built from :func:`spinecontext.patient.patient_view` of the result."""
+    from .patient import patient_view
+
+    view = patient_view(result, patterns_dir)
+    t = view.texts
+    kept = set(kept_mentions(result))
+    to_report = t.links.to_report
     out = ["<h1>Your report, explained</h1>",
-           f'<p class="meta">Report {html.escape(result.id)} · patient {html.escape(_age_line(result))}</p>',
-           "<h2>Your report</h2>",
-           f'<pre class="report" id="report-text">{highlighted(text, result)}</pre>']
-    if attention:
-        out += ['<h2 id="attention">Findings your clinician needs to look at</h2>',
-                '<div class="cards">' + "".join(html_card(s) for s in attention) + "</div>"]
-    if common:
-        out += ['<h2 id="findings">What the other findings mean</h2>',
-                '<div class="cards">' + "".join(html_card(s) for s in common) + "</div>"]
-    out += [f"<p>{html.escape(line)}</p>" for line in _listed(absent, history)]
-    if not result.summary:
-        out.append("<p>No findings from our list were found in this report.</p>")
+           f'<p class="meta">Report {_e(result.id)} · patient {_e(_age_line(result))}</p>',
+           bottom_line_html(view)]
+    if view.questions:
+        out += [f'<h2 id="questions">{_e(t.headings.questions)}</h2>',
+                '<ol class="questions">' + "".join(f"<li>{_e(q)}</li>" for q in view.questions) + "</ol>"]
+    if view.attention_cards:
+        out += [f'<h2 id="attention">{_e(t.headings.attention)}</h2>',
+                '<div class="cards">' + "".join(_card_html(c, result, kept, to_report) for c in view.attention_cards)
+                + "</div>"]
+    if view.common_cards:
+        out.append(f'<h2 id="findings">{_e(t.headings.common)}</h2>')
+        if view.shared_text:
+            out.append(f'<p class="shared" id="shared">{_e(view.shared_text)}</p>')
+        out.append('<div class="cards">' + "".join(_card_html(c, result, kept, to_report) for c in view.common_cards)
+                   + "</div>")
+    for entries, heading, ident, cls in ((view.not_there, t.headings.not_there, "not-there", "not-there"),
+                                         (view.history, t.headings.history, "history", "history")):
+        if entries:
+            note = t.legend.absent.text if ident == "not-there" else t.legend.historical.text
+            items = "".join(f'<li id="{_anchor(e.finding)}"><strong>{_e(e.label[:1].upper() + e.label[1:])}</strong>'
+                            + (f' <span class="lv">{_e(", ".join(e.levels))}</span>' if e.levels else "")
+                            + f": {_e(note)} " + _back_link(e.finding, result, kept, to_report).replace(
+                                '<p class="back">', '<span class="back">').replace("</p>", "</span>") + "</li>"
+                            for e in entries)
+            out += [f'<h2 id="{ident}">{_e(heading)}</h2>', f'<ul class="{cls}">{items}</ul>']
+    out += [f'<h2 id="report">{_e(t.headings.report)}</h2>', _legend_html(t.legend),
+            f'<pre class="report" id="report-text">{highlighted(text, result, t.legend)}</pre>']
     if result.appendix:
         title, _, rest = result.appendix.partition("\n")
-        out += [f"<h2>{html.escape(title)}</h2>",
-                '<div class="appendix">' + "".join(f"<p>{html.escape(line)}</p>" for line in rest.split("\n")) + "</div>"]
+        out += [f"<h2>{_e(title)}</h2>",
+                '<div class="appendix">' + "".join(f"<p>{_e(line)}</p>" for line in rest.split("\n")) + "</div>"]
     out.append("<footer>Figures are estimates from published studies of people without back pain. "
                "A common finding can still matter for you: talk with your clinician.</footer>")
     return "\n".join(out)
 
 
-def to_html(text: str, result: ReportResult) -> str:
+def to_html(text: str, result: ReportResult, patterns_dir=None) -> str:
     """A self-contained HTML page (inline CSS, no scripts, no external requests)."""
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
             f"<title>Report {html.escape(result.id)}, explained</title><style>{CSS}</style></head>"
-            f"<body>\n{html_body(text, result)}\n</body></html>\n")
+            f"<body>\n{html_body(text, result, patterns_dir)}\n</body></html>\n")
 
 
 def report_text_from_html(page: str) -> str:
@@ -250,7 +418,7 @@ def report_text_from_html(page: str) -> str:
     m = re.search(r'<pre class="report" id="report-text">(.*?)</pre>', page, re.S)
     if not m:
         raise ValueError("no report block in the page")
-    return html.unescape(re.sub(r"</?mark[^>]*>", "", m.group(1)))
+    return html.unescape(re.sub(r"</?(?:mark|a)\b[^>]*>", "", m.group(1)))
 
 
 # --- comparing two reports (spinecontext compare, POST /v1/compare) ---------------

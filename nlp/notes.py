@@ -30,6 +30,20 @@ def join_levels(levels: list[str]) -> str:
     return ", ".join(levels[:-1]) + " and " + levels[-1]
 
 
+def figure_sentence(t: "rules.NoteTemplates", fig: dict) -> str:
+    """The sentence that gives a prevalence figure (also used by the patient page's cards)."""
+    kind = fig["kind"]
+    if kind == "at_age":
+        return t.figure_at_age.format(age=fig["age"], n=fig["percent"])
+    if kind == "range":
+        r = fig["range"]
+        return t.figure_age_unknown.format(lo=r["percent_from"], hi=r["percent_to"],
+                                           age_from=r["age_from"], age_to=r["age_to"])
+    if kind == "outside":
+        return t.figure_age_outside.format(age=fig["age"])
+    return t.figure_fixed.format(n=fig["percent"], who=fig["who"])
+
+
 class NoteWriter(RuleComponent):
     kind = "notes"
 
@@ -47,17 +61,7 @@ class NoteWriter(RuleComponent):
         self.order = {fid: i for i, fid in enumerate(ids)}
 
     def figure_sentence(self, fig: dict) -> str:
-        t = self.notes.templates
-        kind = fig["kind"]
-        if kind == "at_age":
-            return t.figure_at_age.format(age=fig["age"], n=fig["percent"])
-        if kind == "range":
-            r = fig["range"]
-            return t.figure_age_unknown.format(lo=r["percent_from"], hi=r["percent_to"],
-                                               age_from=r["age_from"], age_to=r["age_to"])
-        if kind == "outside":
-            return t.figure_age_outside.format(age=fig["age"])
-        return t.figure_fixed.format(n=fig["percent"], who=fig["who"])
+        return figure_sentence(self.notes.templates, fig)
 
     def note(self, f: dict) -> str:
         """The note for one mention (or summary entry); the same inputs always give the same note."""

@@ -496,6 +496,175 @@ class AppendixFile(_Strict):
     citation: str
 
 
+# --- the patient page's data (core/patient.py; not read by the pipeline) -----------
+
+class UrgentSource(_Strict):
+    short: str
+    citation: str
+    doi: Optional[str] = None
+
+
+class UrgentTexts(_Strict):
+    intro: str
+    same_day: str
+    prompt: str
+    risk: str
+    source: str
+    summary: str
+
+
+class UrgentWhen(_Strict):
+    finding: str
+    severity: Optional[Literal["mild", "moderate", "severe"]] = None
+
+
+class UrgentGroup(_Strict):
+    title: str
+    findings: list[str] = []
+    when: list[UrgentWhen] = []
+    same_day: list[str] = Field(min_length=1)
+    prompt: list[str] = []
+    risk: list[str] = []
+    also: list[str] = []
+    sources: list[str] = Field(min_length=1)
+
+
+class UrgentFile(_Strict):
+    version: int
+    sources: dict[str, UrgentSource]
+    texts: UrgentTexts
+    groups: dict[str, UrgentGroup]
+
+    @field_validator("groups")
+    @classmethod
+    def _known(cls, v: dict, info) -> dict:
+        sources = info.data.get("sources") or {}
+        claimed: dict[str, str] = {}
+        for name, g in v.items():
+            for src in g.sources:
+                if src not in sources:
+                    raise ValueError(f"{name}: unknown source {src!r}")
+            for other in g.also:
+                if other not in v or other == name:
+                    raise ValueError(f"{name}: also names unknown group {other!r}")
+            for fid in g.findings + [w.finding for w in g.when]:
+                if fid not in TAXONOMY_IDS:
+                    raise ValueError(f"{name}: unknown finding {fid!r}")
+            for fid in g.findings:
+                if fid in claimed:
+                    raise ValueError(f"{name}: finding {fid!r} is also in group {claimed[fid]}")
+                claimed[fid] = name
+        return v
+
+
+class PatientGroupAttention(_Strict):
+    heading: str
+    one: str
+    many: str
+
+
+class PatientGroupCommon(_Strict):
+    heading: str
+    at_age: str
+    age_unknown: str
+    outside: str
+
+
+class PatientGroupOther(_Strict):
+    heading: str
+    text: str
+
+
+class PatientGroups(_Strict):
+    attention: PatientGroupAttention
+    common: PatientGroupCommon
+    other: PatientGroupOther
+    not_there: str
+    history: str
+    none: str
+    only_not_there: str
+
+
+class PatientHeadings(_Strict):
+    bottom_line: str
+    questions: str
+    attention: str
+    common: str
+    not_there: str
+    history: str
+    report: str
+
+
+class PatientShared(_Strict):
+    text: str
+    sentences: list[str] = Field(min_length=1)
+
+
+class LegendEntry(_Strict):
+    cue: str
+    text: str
+
+
+class PatientLegend(_Strict):
+    title: str
+    present: LegendEntry
+    attention: LegendEntry
+    possible: LegendEntry
+    historical: LegendEntry
+    absent: LegendEntry
+
+
+class PatientLinks(_Strict):
+    to_card: str
+    to_report: str
+
+
+class PatientFile(_Strict):
+    version: int
+    headings: PatientHeadings
+    intro: str
+    groups: PatientGroups
+    shared: PatientShared
+    legend: PatientLegend
+    links: PatientLinks
+
+
+QUESTION_CONDITIONS = ("attention", "urgent", "any", "nerve_side", "nerve_level", "common_age", "possible",
+                       "none", "always")
+
+
+class QuestionTemplate(_Strict):
+    when: Literal["attention", "urgent", "any", "nerve_side", "nerve_level", "common_age", "possible", "none",
+                  "always"]
+    text: str
+
+    @field_validator("text")
+    @classmethod
+    def _placeholders(cls, v: str) -> str:
+        for name in re.findall(r"\{(\w*)\}", v):
+            if name not in ("name", "levels", "side"):
+                raise ValueError(f"unknown placeholder {{{name}}} (use {{name}}, {{levels}}, {{side}})")
+        return v
+
+
+class QuestionsFile(_Strict):
+    version: int
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+    per_finding_max: int = Field(ge=1)
+    nerve_findings: list[str]
+    names: dict[str, str]
+    templates: list[QuestionTemplate] = Field(min_length=1)
+
+    @field_validator("nerve_findings")
+    @classmethod
+    def _ids(cls, v: list[str]) -> list[str]:
+        for fid in v:
+            if fid not in TAXONOMY_IDS:
+                raise ValueError(f"unknown finding {fid!r}")
+        return v
+
+
 class AgeFile(_Strict):
     version: int
     min_age: int
@@ -718,6 +887,11 @@ load_change = _single_file("change.yaml", ChangeFile)
 load_change_notes = _single_file("change_notes.yaml", ChangeNotesFile)
 
 
+load_urgent = _single_file("urgent.yaml", UrgentFile)
+load_patient = _single_file("patient.yaml", PatientFile)
+load_questions = _single_file("questions.yaml", QuestionsFile)
+
+
 #: Which rule files each component reads (what its ``to_disk`` saves).
 FILES = {
     "sections": ["sections.yaml"],
@@ -754,4 +928,7 @@ def validate_all(patterns_dir: Optional[Union[str, Path]] = None) -> dict[str, i
         "change_rules": len(load_change(d).rules),
         "change_procedures": len(load_change(d).procedures),
         "change_notes": len(load_change_notes(d).mention) + len(load_change_notes(d).compare),
+        "urgent_groups": len(load_urgent(d).groups),
+        "patient_texts": 1 if load_patient(d) else 0,
+        "question_templates": len(load_questions(d).templates),
     }

@@ -198,8 +198,10 @@ def test_file_upload_rendered_html(client):
 
 
 @pytest.mark.parametrize("name,data,status,code", [
-    ("scan.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 50, 415, "unsupported_file_type"),
-    ("scan.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 50, 415, "unsupported_file_type"),
+    ("scan.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 50, 422, "image_unreadable"),  # damaged images
+    ("scan.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 50, 422, "image_unreadable"),
+    ("scan.gif", b"GIF89a" + b"\0" * 50, 415, "unsupported_file_type"),
+    ("report.txt", b"\x89PNG\r\n\x1a\n" + b"\0" * 50, 415, "unsupported_file_type"),
     ("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 50, 415, "unsupported_file_type"),
     ("report.exe", b"L4-L5: disc bulge.", 415, "unsupported_file_type"),
     ("report.txt", b"%PDF-1.4 not really", 415, "unsupported_file_type"),
@@ -302,8 +304,13 @@ def test_openapi_documents_the_contract(client):
     assert {"413", "422"} <= set(ann["responses"])
     assert "415" in spec["paths"]["/v1/annotate/file"]["post"]["responses"]
     assert "/" not in spec["paths"]  # the pages are not API
-    # no interactive docs: they would load scripts from a CDN
-    assert client.get("/docs").status_code == 404 and client.get("/redoc").status_code == 404
+    # interactive docs from the package's own Swagger UI files; nothing from another host
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "swagger-ui" in docs.text
+    assert not re.search(r'(src|href)="(https?:)?//', docs.text) and "<script>" not in docs.text
+    for asset in re.findall(r'(?:src|href)="(/[^"]+)"', docs.text):
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/redoc").status_code == 404
 
 
 def test_unknown_route_and_method(client):
@@ -401,7 +408,7 @@ def test_patient_page_result(client):
     assert "&lt;script&gt;" in page and "<script>document" not in page and "<img" not in page
     assert page.count("<mark") >= 4
     assert 'id="attention"' in page and page.index('id="attention"') < page.index('id="findings"')
-    assert 'class="card attention" data-finding="fracture"' in page
+    assert 'class="card attention" id="card-fracture" data-finding="fracture"' in page
     assert 'role="img"' in page  # prevalence icon array
     assert not re.search(r'(src|href)="(https?:)?//', page)
 
@@ -416,7 +423,8 @@ def test_patient_page_upload(client):
     ({"text": REPORT, "age": "abc"}, None, 422, "Age must be"),
     ({"text": REPORT, "age": "130"}, None, 422, "Age must be"),
     ({"text": "x" * 6000, "age": ""}, None, 413, "the limit is"),
-    ({"text": "", "age": ""}, {"file": ("a.png", b"\x89PNG\r\n\x1a\n0000")}, 415, "Images are not supported"),
+    ({"text": "", "age": ""}, {"file": ("a.png", b"\x89PNG\r\n\x1a\n0000")}, 422, "image could not be read"),
+    ({"text": "", "age": ""}, {"file": ("a.gif", b"GIF89a0000")}, 415, "is not read"),
 ])
 def test_patient_page_errors_are_html(client, data, files, status, fragment):
     r = client.post("/", data=data, files=files)

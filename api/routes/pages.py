@@ -3,7 +3,10 @@
 Plain HTML forms rendered on the server, so the page works with the keyboard,
 on a phone, with scripts off, and prints cleanly. The only script
 (``/static/app.js``, same origin, allowed by the CSP) adds the copy and print
-buttons. Everything the page needs is served from here: no CDN, no fonts, no
+buttons and checks a file's size before it is uploaded. A photo or scan is read
+by OCR and comes back in the text box for the patient to check before it is
+explained. The result page is :func:`spinecontext.render.html_body` of the
+result (the patient view of :mod:`spinecontext.patient`). Everything the page needs is served from here: no CDN, no fonts, no
 network calls. Report text is always escaped. Nothing is stored.
 """
 
@@ -23,7 +26,7 @@ from ...render import html_body
 from ...result import ReportResult
 from ..errors import ApiError
 from ..service import annotate_text, get_nlp, get_settings
-from ..uploads import extract_text
+from ..uploads import read_upload
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,18 +58,34 @@ def _error(message: Optional[str]) -> str:
     return f'<div class="error" role="alert" id="form-error">{html.escape(message)}</div>' if message else ""
 
 
-def patient_form(message: Optional[str] = None, text: str = "", age: str = "") -> str:
+#: Shown above the text box after a photo or scan was read by OCR.
+OCR_CHECK = ("We read this text from your {what}. Please check it against your paper copy and correct it "
+             "before you go on. Look closely at the levels (such as L4-L5) and at small words such as "
+             "\"no\" or \"not\": a misread one changes the meaning. Then press \"Explain my report\".")
+
+
+def _ocr_notice(what: Optional[str]) -> str:
+    if not what:
+        return ""
+    return f'<div class="notice" role="status" id="ocr-notice">{html.escape(OCR_CHECK.format(what=what))}</div>'
+
+
+def patient_form(message: Optional[str] = None, text: str = "", age: str = "", *, ocr: Optional[str] = None,
+                 max_file_bytes: int = 15_000_000) -> str:
     return f"""<h1>Understand your spine MRI report</h1>
 <p class="lead">Paste the report your clinic gave you, or upload it, and add your age. You will see
 each finding explained in plain words, and how common it is in people of your age who have
 <strong>no</strong> back pain.</p>
 <p class="privacy">{PRIVACY}</p>
 {_error(message)}
-<form method="post" action="/" enctype="multipart/form-data" class="entry" id="explain-form">
+<form method="post" action="/" enctype="multipart/form-data" class="entry" id="explain-form" data-max-file-bytes="{max_file_bytes}">
   <label for="report-input">Your report (paste the text)</label>
+  {_ocr_notice(ocr)}
   <textarea id="report-input" name="text" rows="12" spellcheck="false">{html.escape(text)}</textarea>
-  <label for="report-file">…or upload the report file (.txt, .pdf or .docx)</label>
-  <input id="report-file" name="file" type="file" accept=".txt,.pdf,.docx,text/plain,application/pdf,application/vnd.openxmlformats-officedocument.wordprocessingml.document">
+  <label for="report-file">…or upload the report: a file (.txt, .pdf, .docx) or a photo of the paper copy (.jpg, .png, .heic), up to {max_file_bytes // 1_000_000} MB</label>
+  <input id="report-file" name="file" type="file" accept=".txt,.pdf,.docx,.jpg,.jpeg,.png,.heic,.heif,.webp,text/plain,application/pdf,application/vnd.openxmlformats-officedocument.wordprocessingml.document,image/jpeg,image/png,image/heic,image/heif,image/webp">
+  <p class="small" id="file-hint">A photo is read on this server, and you can check the text before it is explained.</p>
+  <div class="error" role="alert" id="file-error" tabindex="-1" hidden></div>
   <label for="age-input">Your age in years (optional)</label>
   <input id="age-input" name="age" type="number" min="0" max="120" inputmode="numeric" value="{html.escape(age)}">
   <button type="submit" id="explain">Explain my report</button>
@@ -92,8 +111,8 @@ before signing (in the spirit of the LIRE trial).</p>
 
 
 class FormInput:
-    def __init__(self, text: str, age: Optional[int], age_raw: str, source: str = "pasted text"):
-        self.text, self.age, self.age_raw, self.source = text, age, age_raw, source
+    def __init__(self, text: str, age: Optional[int], age_raw: str, source: str = "pasted text", ocr: bool = False):
+        self.text, self.age, self.age_raw, self.source, self.ocr = text, age, age_raw, source, ocr
 
 
 async def read_form(request: Request, *, allow_file: bool) -> FormInput:
@@ -113,13 +132,15 @@ async def read_form(request: Request, *, allow_file: bool) -> FormInput:
         age_raw = age_raw.strip() if isinstance(age_raw, str) else ""
         upload = form.get("file") if allow_file else None
         source = "pasted text"
+        ocr = False
         if isinstance(upload, UploadFile) and upload.filename:
             source = upload.filename[:200]
             data = await upload.read(settings.max_file_bytes + 1)
-            text = await to_thread.run_sync(extract_text, data, upload.filename, settings)
+            text, ocr = await to_thread.run_sync(read_upload, data, upload.filename, settings)
+            del data
     finally:
         await form.close()
-    entry = FormInput(text, None, age_raw, source)
+    entry = FormInput(text, None, age_raw, source, ocr)
     if not text.strip():
         raise FormError(422, "no_report", "Please paste the report text or choose a report file.", entry)
     if age_raw:
@@ -138,8 +159,15 @@ class FormError(ApiError):
 
 
 @router.get("/", response_class=HTMLResponse)
-async def patient_page() -> HTMLResponse:
-    return page("Understand your spine MRI report", patient_form(), view="patient")
+async def patient_page(request: Request) -> HTMLResponse:
+    return page("Understand your spine MRI report",
+                patient_form(max_file_bytes=get_settings(request).max_file_bytes), view="patient")
+
+
+def patient_error_page(message: str, status: int, max_file_bytes: int) -> HTMLResponse:
+    """The patient form with an error (used by the request guard for over-limit bodies)."""
+    return page("Understand your spine MRI report", patient_form(message, max_file_bytes=max_file_bytes),
+                view="patient", status=status)
 
 
 @router.post("/", response_class=HTMLResponse)
@@ -149,17 +177,31 @@ async def patient_result(request: Request) -> HTMLResponse:
     try:
         entry = await read_form(request, allow_file=True)
         text, age = entry.text, entry.age_raw
+        if entry.ocr:
+            # a photo or scan: the patient checks and corrects the recognised text first
+            what = "scan" if entry.source.lower().endswith(".pdf") else "photo"
+            keep = text if len(text.encode("utf-8", "replace")) <= settings.max_text_bytes else ""
+            message = None if keep else (f"The text read from the {what} is over "
+                                         f"{settings.max_text_bytes:,} bytes, the limit for a report.")
+            return page("Check the text of your report",
+                        patient_form(message, keep, age, ocr=what if keep else None,
+                                     max_file_bytes=settings.max_file_bytes), view="patient")
         result = await annotate_text(get_nlp(request), entry.text, age=entry.age, report_id=entry.source,
                                      settings=settings)
     except ApiError as exc:
         if isinstance(exc, FormError):
             text, age = exc.entry.text, exc.entry.age_raw
         keep = text if len(text.encode("utf-8", "replace")) <= settings.max_text_bytes else ""
-        return page("Understand your spine MRI report", patient_form(exc.message, keep, age),
+        return page("Understand your spine MRI report",
+                    patient_form(exc.message, keep, age, max_file_bytes=settings.max_file_bytes),
                     view="patient", status=exc.status_code)
     tools = ('<div class="tools"><button type="button" data-print hidden>Print or save as PDF</button>'
              '<a href="/">Explain another report</a></div>')
-    return page("Your report, explained", tools + html_body(entry.text, result), view="patient")
+    return page("Your report, explained", tools + html_body(entry.text, result, settings.patterns_dir), view="patient")
+
+
+def radiologist_error_page(message: str, status: int) -> HTMLResponse:
+    return page("Report context paragraph", radiologist_form(message), view="radiologist", status=status)
 
 
 @router.get("/radiologist", response_class=HTMLResponse)

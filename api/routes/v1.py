@@ -17,7 +17,7 @@ from ..errors import ApiError, documented, documented_json, error_response
 from ..models import AnnotateRequest, AppendixRequest, BatchRequest, BatchResponse, BatchResult, CompareRequest, OutputFormat
 from ..service import annotate_batch, annotate_text, check_text, get_nlp, get_settings
 from ..settings import Settings
-from ..uploads import extract_text
+from ..uploads import read_upload
 
 router = APIRouter(prefix="/v1", tags=["annotate"])
 
@@ -32,13 +32,13 @@ RENDERED = {
 }
 
 
-def _render(fmt: OutputFormat, text: str, result: ReportResult) -> Response:
+def _render(fmt: OutputFormat, text: str, result: ReportResult, patterns_dir=None) -> Response:
     if fmt == "text":
         return PlainTextResponse(to_text(text, result))
     if fmt == "md":
         return Response(to_markdown(text, result), media_type="text/markdown; charset=utf-8")
     if fmt == "html":
-        return HTMLResponse(to_html(text, result), headers={"content-security-policy": HTML_CSP})
+        return HTMLResponse(to_html(text, result, patterns_dir), headers={"content-security-policy": HTML_CSP})
     return Response(result.model_dump_json(), media_type="application/json")
 
 
@@ -50,7 +50,7 @@ async def annotate_report(body: AnnotateRequest, nlp: Language = Depends(get_nlp
     notes, age-matched prevalence and the radiologist's appendix (the JSON contract of
     TAXONOMY.md). Nothing is stored."""
     result = await annotate_text(nlp, body.text, age=body.age, report_id=body.id, settings=settings)
-    return _render(body.format, body.text, result)
+    return _render(body.format, body.text, result, settings.patterns_dir)
 
 
 @router.post("/appendix", response_class=PlainTextResponse, responses=documented_json(413, 422, 500),
@@ -108,6 +108,8 @@ async def compare(body: CompareRequest, nlp: Language = Depends(get_nlp),
 class FileResult(BaseModel):
     filename: str = Field(description="The uploaded file's name.")
     text: str = Field(description="The report text read from the file; the result's offsets point into it.")
+    ocr: bool = Field(default=False, description="True when the text was read by OCR from a photo or a scanned PDF: "
+                                                 "show it to the reader to check (a misread level or 'no' changes the meaning).")
     result: ReportResult
 
 
@@ -115,14 +117,15 @@ class FileResult(BaseModel):
              responses={**RENDERED, **documented(413, 415, 422, 500)}, summary="Annotate an uploaded report file")
 async def annotate_file(
     request: Request,
-    file: UploadFile = File(description="The report: .txt (UTF-8), .pdf with a text layer, or .docx (limit 5,000,000 bytes by default)."),
+    file: UploadFile = File(description="The report: .txt (UTF-8), .pdf, .docx, or a photo (.jpg, .png, .heic, .webp); a photo or a PDF without a text layer is read by offline OCR (limit 15,000,000 bytes by default)."),
     age: Optional[int] = Form(default=None, ge=0, le=120, description="Patient age in years."),
     format: OutputFormat = Form(default="json", description="json: the text read from the file and the JSON contract; text, md or html: the rendered report."),
     nlp: Language = Depends(get_nlp),
     settings: Settings = Depends(get_settings),
 ) -> Response:
-    """Read the report from a .txt, .pdf (text layer) or .docx file, in memory, and annotate it.
-    The file is never written anywhere."""
+    """Read the report from a .txt, .pdf or .docx file, or from a photo or scan of a paper report
+    (offline OCR, a few seconds a page), in memory, and annotate it. The file is never written
+    anywhere. `ocr` in the answer says the text came from OCR and needs checking by a person."""
     # FastAPI reads an empty form field as "not sent"; here an empty value is an error, as the schema says
     form = await request.form()
     for name in ("age", "format"):
@@ -131,11 +134,11 @@ async def annotate_file(
     data = await file.read(settings.max_file_bytes + 1)
     await file.close()
     filename = (file.filename or "upload")[:200]
-    text = await to_thread.run_sync(extract_text, data, filename, settings)
+    text, ocr = await to_thread.run_sync(read_upload, data, filename, settings)
     result = await annotate_text(nlp, text, age=age, report_id=filename, settings=settings)
     if format != "json":
-        return _render(format, text, result)
-    return Response(FileResult(filename=filename, text=text, result=result).model_dump_json(),
+        return _render(format, text, result, settings.patterns_dir)
+    return Response(FileResult(filename=filename, text=text, ocr=ocr, result=result).model_dump_json(),
                     media_type="application/json")
 
 
