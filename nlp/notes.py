@@ -203,7 +203,8 @@ class NoteWriter(RuleComponent):
                 "prevalence": prevalence,
                 "mentions": [[m["start"], m["end"]] for m in mentions],
             }
-            entry["note"] = self.note(entry)
+            # one chosen mention: the entry holds what its note was written from
+            entry["note"] = first["note"] if len(chosen) == 1 and "note" in first else self.note(entry)
             out.append(entry)
         return out
 
