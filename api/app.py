@@ -124,19 +124,26 @@ def create_app(settings: Optional[Settings] = None, *, nlp: Optional[Language] =
             return settings.max_batch_body_bytes
         if path in ("/v1/annotate/file", "/"):
             return settings.max_file_bytes + 1_000_000  # room for the multipart framing and form fields
+        if path == "/compare":
+            return 2 * settings.max_file_bytes + 1_000_000  # a file for each of the two reports
         return settings.max_json_body_bytes
 
     def too_large_page(path: str, limit: int):
         """Over-limit form posts to the pages get the page back with a plain message."""
-        if path not in ("/", "/radiologist"):
+        if path not in ("/", "/radiologist", "/compare"):
             return None
-        from .routes.pages import patient_error_page, radiologist_error_page
+        from .routes.pages import compare_error_page, patient_error_page, radiologist_error_page
 
+        mb = settings.max_file_bytes / 1_000_000
         if path == "/":
-            mb = settings.max_file_bytes / 1_000_000
             return patient_error_page(
                 f"The file is too large to upload: the limit is {mb:g} MB. Try a smaller file, or take the "
                 "photo again at a lower size, or paste the text instead.", 413, settings.max_file_bytes)
+        if path == "/compare":
+            return compare_error_page(
+                f"The files are too large to upload: the limit is {mb:g} MB for each report. Try a smaller "
+                "file, or take the photo again at a lower size, or paste the text instead.", 413,
+                settings.max_file_bytes)
         return radiologist_error_page(f"The report is too large: the limit is {limit:,} bytes.", 413)
 
     app.add_middleware(RequestGuard, body_limit=body_limit, drain_limit=settings.max_drain_bytes,

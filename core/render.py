@@ -13,6 +13,7 @@ import json
 import re
 from typing import Optional
 
+from .compare import ORDER
 from .result import FindingSummary, ReportResult
 
 COLUMNS = ("finding", "levels", "assertion", "severity", "side", "section", "text")
@@ -239,10 +240,14 @@ def mention_kind(f) -> str:
     return f.assertion
 
 
-def highlighted(text: str, result: ReportResult, legend=None) -> str:
+def highlighted(text: str, result: ReportResult, legend=None, *, link=None, id_prefix: str = "m-") -> str:
     """The report text, escaped, with each finding mention in a <mark> whose class and
     text cue say what the report states (found, maybe, past, not there); each links
-    to its card (``#card-FINDING``) and carries an id (``m-N``) the card links back to."""
+    to its card (``#card-FINDING``) and carries an id (``m-N``) the card links back to.
+
+    ``link(i, mention)`` gives another target id for mention ``i`` (or None: the mark
+    is not a link), for pages whose cards are not ``card-FINDING`` (the compare page);
+    ``id_prefix`` keeps the ids of two reports on one page apart."""
     if legend is None:
         from .nlp import rules
 
@@ -254,10 +259,11 @@ def highlighted(text: str, result: ReportResult, legend=None) -> str:
         kind = mention_kind(f)
         cls = f"m-{f.assertion}" + (" attention" if kind == "attention" else "")
         entry = getattr(legend, kind)
-        out.append(f'<a class="hl" href="#{_anchor(f.finding)}" id="m-{i}">'
-                   f'<mark class="{cls}" data-finding="{_e(f.finding)}" data-assertion="{_e(f.assertion)}" '
-                   f'data-cue="{_e(entry.cue)}" title="{_e(entry.text)}">'
-                   f'{html.escape(text[f.start:f.end], quote=False)}</mark></a>')
+        mark = (f'<mark class="{cls}" data-finding="{_e(f.finding)}" data-assertion="{_e(f.assertion)}" '
+                f'data-cue="{_e(entry.cue)}" title="{_e(entry.text)}">'
+                f'{html.escape(text[f.start:f.end], quote=False)}</mark>')
+        target = _anchor(f.finding) if link is None else link(i, f)
+        out.append(f'<a class="hl" href="#{_e(target)}" id="{_e(id_prefix)}{i}">{mark}</a>' if target else mark)
         pos = f.end
     out.append(html.escape(text[pos:], quote=False))
     return "".join(out)
@@ -421,17 +427,17 @@ def report_text_from_html(page: str) -> str:
     return html.unescape(re.sub(r"</?(?:mark|a)\b[^>]*>", "", m.group(1)))
 
 
-# --- comparing two reports (spinecontext compare, POST /v1/compare) ---------------
 
-#: Headings of the change groups, in the order shown.
-CHANGE_HEADINGS = {
-    "new": "New since the last scan",
-    "worse": "Worse than on the last scan",
-    "gone": "On the last scan, not on this one",
-    "better": "Better than on the last scan",
-    "unchanged": "The same as on the last scan",
-}
+# --- comparing two reports (spinecontext compare, POST /v1/compare, the page's /compare) ---
+
 COMPARE_COLUMNS = ("change", "finding", "level", "prior", "current", "why")
+
+
+def compare_texts(patterns_dir=None):
+    """The compare view's wording (patterns/compare_page.yaml)."""
+    from .nlp import rules
+
+    return rules.load_compare_page(rules.resolve_dir(patterns_dir))
 
 
 def _state(s) -> str:
@@ -441,9 +447,23 @@ def _state(s) -> str:
     return out + (f" (says {s.change})" if s.change else "")
 
 
+def _plain_state(s, states, unlevelled: Optional[str] = None) -> str:
+    """What one report says about a pair, in the page's words ("there, mild", "not named");
+    ``unlevelled``: the report's assertion of the finding without a level ("No fracture."),
+    said when the report does not name the pair at its level."""
+    if s is None:
+        return getattr(states, unlevelled) if unlevelled else states.missing
+    return getattr(states, s.assertion) + (f", {s.severity}" if s.severity else "")
+
+
 def _entry_title(e) -> str:
     label = e.label[:1].upper() + e.label[1:]
     return f"{label} ({e.level})" if e.level else label
+
+
+def change_anchor(finding: str, level: Optional[str]) -> str:
+    """The id of a compare card: one per (finding, level)."""
+    return "chg-" + re.sub(r"[^A-Za-z0-9_-]", "-", f"{finding}-{level or 'any'}")
 
 
 def compare_table(cr) -> str:
@@ -461,14 +481,15 @@ def compare_table(cr) -> str:
     return "\n".join(lines)
 
 
-def compare_markdown(cr) -> str:
+def compare_markdown(cr, patterns_dir=None) -> str:
     """Markdown: the changes grouped (new, worse, gone, better, unchanged), then a table."""
+    headings = compare_texts(patterns_dir).result.headings
     out = [f"# Comparison: {cr.prior.id} (prior) and {cr.current.id} (current)", ""]
     out.append(", ".join(f"{n} {c}" for c, n in cr.counts.items()) + ".")
-    for change, heading in CHANGE_HEADINGS.items():
+    for change in ORDER:
         group = [e for e in cr.changes if e.change == change]
         if group:
-            out += ["", f"## {heading}", ""] + [
+            out += ["", f"## {headings[change]}", ""] + [
                 f"- **{_entry_title(e)}**{' (needs attention)' if e.attention else ''}: {e.note}" for e in group]
     if not cr.changes:
         out += ["", "No findings from our list are present in either report."]
@@ -479,72 +500,128 @@ def compare_markdown(cr) -> str:
     return "\n".join(out) + "\n"
 
 
+#: The compare view's styles (after CSS): each change has its own colour AND its own
+#: badge word and border style, so new, gone and unchanged differ without colour.
 COMPARE_CSS = """
 .change-group { margin: 1rem 0; }
-.change-group h2 { display: flex; align-items: center; gap: .5rem; }
-.badge { display: inline-block; min-width: 6.5rem; text-align: center; font-size: .8rem; font-weight: 700;
+.change-group h2 { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem; }
+.badge { display: inline-block; min-width: 5.5rem; text-align: center; font-size: .8rem; font-weight: 700;
          text-transform: uppercase; letter-spacing: .04em; border-radius: 999px; padding: .1rem .6rem; border: 2px solid; }
+.card h3 .badge { min-width: 0; margin-right: .4rem; font-size: .72rem; vertical-align: .1em; }
 .badge.new { color: #9a3412; border-color: #9a3412; background: #fff4ed; }
-.badge.worse { color: #7c2d12; border-color: #7c2d12; background: #ffedd5; }
+.badge.worse { color: #7c2d12; border-color: #7c2d12; background: #ffedd5; border-style: double; border-width: 3px; }
 .badge.gone { color: #1e3a8a; border-color: #1e3a8a; background: #eff6ff; border-style: dashed; }
 .badge.better { color: #166534; border-color: #166534; background: #f0fdf4; }
-.badge.unchanged { color: #374151; border-color: #6b7280; background: #f3f4f6; }
+.badge.unchanged { color: #374151; border-color: #6b7280; background: #f3f4f6; border-style: dotted; }
 .card.change-new { border-left: 6px solid #9a3412; }
-.card.change-worse { border-left: 6px solid #7c2d12; }
-.card.change-gone { border-left: 6px dashed #1e3a8a; }
+.card.change-worse { border-left: 6px double #7c2d12; }
+.card.change-gone { border-left: 6px dashed #1e3a8a; background: #f8faff; }
 .card.change-better { border-left: 6px solid #166534; }
-.card.change-unchanged { border-left: 6px solid #9ca3af; }
+.card.change-unchanged { border-left: 6px dotted #6b7280; }
+.card.attention.change-gone, .card.attention.change-better, .card.attention.change-unchanged { background: #fff; }
+details.changes-details { margin: 1.2rem 0; }
+details.changes-details summary { font-weight: 600; cursor: pointer; }
+.table-wrap { overflow-x: auto; }
 table.changes { border-collapse: collapse; width: 100%; font-size: .9rem; }
 table.changes th, table.changes td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top; }
-.reports { display: grid; grid-template-columns: repeat(auto-fit, minmax(22rem, 1fr)); gap: 1rem; }
+.reports { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(22rem, 100%), 1fr)); gap: 1rem; }
+.reports > div { min-width: 0; }
 """
 
 
-def compare_html_body(cr, prior_text: str, current_text: str) -> str:
-    """The compare page body (no <html>/<head>), for the web page to embed later."""
-    esc = html.escape
-    out = ["<h1>What changed since your last scan</h1>",
-           f'<p class="meta">Last scan: report {esc(cr.prior.id)} · this scan: report {esc(cr.current.id)}</p>',
-           '<p id="change-counts">' + esc(", ".join(f"{n} {c}" for c, n in cr.counts.items())) + ".</p>"]
-    for change, heading in CHANGE_HEADINGS.items():
+def _compare_links(result: ReportResult, cards: dict) -> tuple:
+    """(link(i, mention) for :func:`highlighted`, {card id: first mention index}) for one report:
+    a mention links to the card of its (finding, level), or for a mention without a level
+    to the finding's first card; a mention with no card is not a link."""
+    by_finding: dict[str, str] = {}
+    for (finding, _level), ident in cards.items():
+        by_finding.setdefault(finding, ident)
+
+    def link(i, f):
+        if not f.levels:
+            return cards.get((f.finding, ""), by_finding.get(f.finding))
+        return next((cards[(f.finding, lv)] for lv in f.levels if (f.finding, lv) in cards), None)
+
+    first: dict[str, int] = {}
+    for i in kept_mentions(result):
+        target = link(i, result.findings[i])
+        if target and target not in first:
+            first[target] = i
+    return link, first
+
+
+def compare_html_body(cr, prior_text: str, current_text: str, patterns_dir=None, *,
+                      prior_name: Optional[str] = None, current_name: Optional[str] = None) -> str:
+    """The compare view (no <html>/<head>): the patient page's ``/compare`` and
+    :func:`compare_html`. Each card has an id (``chg-FINDING-LEVEL``); the marks in
+    both reports link to their card and each card links back to its first mention in
+    each report (``prior-m-N``, ``current-m-N``), so no link points nowhere."""
+    from .nlp import rules
+    from .patient import patient_view
+
+    texts = compare_texts(patterns_dir)
+    t = texts.result
+    legend = rules.load_patient(rules.resolve_dir(patterns_dir)).legend
+    cards = {(e.finding, e.level or ""): change_anchor(e.finding, e.level) for e in cr.changes}
+    prior_link, prior_first = _compare_links(cr.prior, cards)
+    current_link, current_first = _compare_links(cr.current, cards)
+    counts = ", ".join(f"{cr.counts.get(c, 0)} {t.badges[c]}" for c in ORDER)
+    pa, ca = cr.prior.assertions(), cr.current.assertions()
+    out = [f"<h1>{_e(t.title)}</h1>",
+           '<p class="meta">' + _e(t.meta.format(prior=prior_name or cr.prior.id,
+                                                 current=current_name or cr.current.id)) + "</p>",
+           f'<p id="compare-intro">{_e(t.intro)}</p>', f'<p id="change-counts">{_e(counts)}.</p>']
+    urgent = patient_view(cr.current, patterns_dir).urgent
+    if urgent:
+        out.append(_urgent_html(urgent, heading="h3", element_id="urgent-summary", full=True))
+    for change in ORDER:
         group = [e for e in cr.changes if e.change == change]
         if not group:
             continue
+        badge = f'<span class="badge {change}">{_e(t.badges[change])}</span>'
         out.append(f'<section class="change-group" id="change-{change}" data-change="{change}">')
-        out.append(f'<h2><span class="badge {change}">{esc(change)}</span> {esc(heading)}</h2><div class="cards">')
+        out.append(f"<h2>{badge} {_e(t.headings[change])}</h2><div class=\"cards\">")
         for e in group:
+            ident = cards[(e.finding, e.level or "")]
             cls = f"card change-{change}" + (" attention" if e.attention else "")
             meta = [x for x in (e.level, e.current.severity if e.current else None) if x]
-            out.append(f'<article class="{cls}" data-finding="{esc(e.finding)}" data-change="{change}">'
-                       f"<h3>{esc(e.label[:1].upper() + e.label[1:])}</h3>"
-                       + (f'<div class="meta">{esc(" · ".join(meta))}</div>' if meta else "")
-                       + f"<p>{esc(e.note)}</p>"
-                       + f'<div class="figure">Last scan: {esc(_state(e.prior))}. This scan: {esc(_state(e.current))}.</div>'
+            backs = [f'<a href="#{side}-m-{first[ident]}">{_e(words)}</a>'
+                     for side, first, words in (("prior", prior_first, t.to_prior), ("current", current_first, t.to_current))
+                     if ident in first]
+            out.append(f'<article class="{cls}" id="{ident}" data-finding="{_e(e.finding)}" '
+                       f'data-level="{_e(e.level or "")}" data-change="{change}">'
+                       f"<h3>{badge} {_e(e.label[:1].upper() + e.label[1:])}</h3>"
+                       + (f'<div class="meta">{_e(" · ".join(meta))}</div>' if meta else "")
+                       + f'<p class="change-note">{_e(e.note)}</p>'
+                       + f'<div class="figure">{_e(t.last_scan)}: {_e(_plain_state(e.prior, t.states, pa.get((e.finding, ""))))}. '
+                         f'{_e(t.this_scan)}: {_e(_plain_state(e.current, t.states, ca.get((e.finding, ""))))}.</div>'
+                       + (f'<p class="back">{" · ".join(backs)}</p>' if backs else "")
                        + "</article>")
         out.append("</div></section>")
     if not cr.changes:
-        out.append("<p>No findings from our list are present in either report.</p>")
+        out.append(f'<p id="compare-none">{_e(t.none)}</p>')
     else:
-        out.append('<h2>All findings compared</h2><table class="changes"><tr>'
+        out.append(f'<details class="changes-details"><summary>{_e(t.details)}</summary>'
+                   '<div class="table-wrap"><table class="changes"><tr>'
                    + "".join(f"<th>{c}</th>" for c in COMPARE_COLUMNS) + "</tr>")
-        out += [f'<tr class="change-{e.change}"><td>{esc(e.change)}</td><td>{esc(e.label)}</td><td>{esc(e.level or "-")}</td>'
-                f"<td>{esc(_state(e.prior))}</td><td>{esc(_state(e.current))}</td><td>{esc(e.reason)}</td></tr>"
+        out += [f'<tr class="change-{e.change}"><td>{_e(e.change)}</td><td>{_e(e.label)}</td><td>{_e(e.level or "-")}</td>'
+                f"<td>{_e(_state(e.prior))}</td><td>{_e(_state(e.current))}</td><td>{_e(e.reason)}</td></tr>"
                 for e in cr.changes]
-        out.append("</table>")
-    out += ['<h2>The two reports</h2><div class="reports">',
-            f'<div><h3>Last scan</h3><pre class="report" id="prior-text">{highlighted(prior_text, cr.prior)}</pre></div>',
-            f'<div><h3>This scan</h3><pre class="report" id="current-text">{highlighted(current_text, cr.current)}</pre></div>',
-            "</div>",
-            "<footer>The change comes from what the two reports say and the words of the newer report. "
-            "A finding that is the same can still matter for you: talk with your clinician.</footer>"]
+        out.append("</table></div></details>")
+    out += [f'<h2 id="reports">{_e(t.reports)}</h2>', _legend_html(legend), '<div class="reports">',
+            f'<div><h3>{_e(t.prior_report)}</h3><pre class="report" id="prior-text">'
+            f'{highlighted(prior_text, cr.prior, legend, link=prior_link, id_prefix="prior-m-")}</pre></div>',
+            f'<div><h3>{_e(t.current_report)}</h3><pre class="report" id="current-text">'
+            f'{highlighted(current_text, cr.current, legend, link=current_link, id_prefix="current-m-")}</pre></div>',
+            "</div>", f"<footer>{_e(t.footer)}</footer>"]
     return "\n".join(out)
 
 
-def compare_html(cr, prior_text: str, current_text: str) -> str:
+def compare_html(cr, prior_text: str, current_text: str, patterns_dir=None) -> str:
     """A self-contained compare page (inline CSS, no scripts, no external requests, report text escaped)."""
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
             f"<title>Reports {html.escape(cr.prior.id)} and {html.escape(cr.current.id)} compared</title>"
             f"<style>{CSS}{COMPARE_CSS}</style></head>"
-            f"<body>\n{compare_html_body(cr, prior_text, current_text)}\n</body></html>\n")
+            f"<body>\n{compare_html_body(cr, prior_text, current_text, patterns_dir)}\n</body></html>\n")

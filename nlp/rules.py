@@ -629,6 +629,80 @@ class PatientFile(_Strict):
     links: PatientLinks
 
 
+_CHANGE_KEYS = ("new", "worse", "gone", "better", "unchanged")
+
+
+class ComparePageForm(_Strict):
+    title: str
+    lead: str
+    prior_label: str
+    current_label: str
+    paste_label: str
+    file_label: str
+    submit: str
+    ocr_check: str
+
+
+class ComparePageWhich(_Strict):
+    prior: str
+    current: str
+
+
+class ComparePageErrors(_Strict):
+    which: ComparePageWhich
+    empty: str
+    too_long: str
+    file: str
+    unreadable: str
+    form: str
+
+
+class ComparePageStates(_Strict):
+    present: str
+    possible: str
+    absent: str
+    historical: str
+    missing: str
+
+
+class ComparePageResult(_Strict):
+    title: str
+    meta: str
+    intro: str
+    headings: dict[Literal["new", "worse", "gone", "better", "unchanged"], str]
+    badges: dict[Literal["new", "worse", "gone", "better", "unchanged"], str]
+    last_scan: str
+    this_scan: str
+    states: ComparePageStates
+    to_prior: str
+    to_current: str
+    none: str
+    details: str
+    reports: str
+    prior_report: str
+    current_report: str
+    footer: str
+    again: str
+
+    @field_validator("headings", "badges")
+    @classmethod
+    def _every_change(cls, v: dict) -> dict:
+        missing = [c for c in _CHANGE_KEYS if c not in v]
+        if missing:
+            raise ValueError(f"no entry for {', '.join(missing)}")
+        return v
+
+
+class ComparePageFile(_Strict):
+    """The patient page's compare view (patterns/compare_page.yaml)."""
+    version: int
+    offer: str
+    link: str
+    form: ComparePageForm
+    errors: ComparePageErrors
+    result: ComparePageResult
+
+
 QUESTION_CONDITIONS = ("attention", "urgent", "any", "nerve_side", "nerve_level", "common_age", "possible",
                        "none", "always")
 
@@ -889,6 +963,7 @@ load_change_notes = _single_file("change_notes.yaml", ChangeNotesFile)
 
 load_urgent = _single_file("urgent.yaml", UrgentFile)
 load_patient = _single_file("patient.yaml", PatientFile)
+load_compare_page = _single_file("compare_page.yaml", ComparePageFile)
 load_questions = _single_file("questions.yaml", QuestionsFile)
 
 
@@ -930,5 +1005,6 @@ def validate_all(patterns_dir: Optional[Union[str, Path]] = None) -> dict[str, i
         "change_notes": len(load_change_notes(d).mention) + len(load_change_notes(d).compare),
         "urgent_groups": len(load_urgent(d).groups),
         "patient_texts": 1 if load_patient(d) else 0,
+        "compare_page_texts": 1 if load_compare_page(d) else 0,
         "question_templates": len(load_questions(d).templates),
     }

@@ -342,3 +342,131 @@ def test_interactive_api_docs(browser, server):
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
     assert all(u.startswith(server.url) or u.startswith("data:") for u in requests), requests
     context.close()
+
+
+# --- compare with my last report (/compare) ---------------------------------------------
+
+CMP_MARKER = "QZX-UNIQUE-PRIOR-5520"
+CMP_PRIOR = (f"CLINICAL HISTORY: Back pain. {CMP_MARKER}\nFINDINGS:\n"
+             "L4-L5: Mild disc bulge. Small left paracentral protrusion.\n"
+             "L5-S1: Mild facet arthropathy.\nL3 hemangioma.\nNo fracture.")
+CMP_CURRENT = ("COMPARISON: MRI 2021.\nFINDINGS:\n"
+               "L4-L5: Moderate disc bulge. The protrusion has resolved.\n"
+               "L5-S1: Mild facet arthropathy, unchanged. <script>document.title='pwned'</script>\n"
+               "L3 hemangioma, stable. New L2 compression fracture <img src=x onerror=\"document.title='pwned'\">.")
+
+
+def _change_style(card):
+    return card.evaluate("""el => { const s = getComputedStyle(el); const b = el.querySelector('h3 .badge');
+        const t = getComputedStyle(b);
+        return {border: s.borderLeftStyle + ' ' + s.borderLeftColor, badge: b.textContent.trim(),
+                badgeStyle: t.borderTopStyle + ' ' + t.color, visible: t.display !== 'none' && t.visibility !== 'hidden'}; }""")
+
+
+def test_compare_flow(page, server):
+    page.goto(server.url + "/")
+    title = page.title()
+    page.click("#compare-link")
+    page.wait_for_selector("#compare-form")
+    page.fill("#prior-input", CMP_PRIOR)
+    page.fill("#current-input", CMP_CURRENT)
+    page.click("#compare")
+    page.wait_for_selector("#change-counts")
+
+    assert page.title() != title and "pwned" not in page.title()
+    assert not page.dialogs
+    assert page.locator("script").count() == 1
+    assert page.locator("#prior-text img, #current-text img").count() == 0
+    assert "<script>document.title='pwned'</script>" in page.locator("#current-text").inner_text()
+
+    # new, gone and unchanged: each in its group, each card with its own colour, border style AND word
+    styles = {}
+    for change, finding, word in (("new", "fracture", "new"), ("gone", "disc_protrusion", "gone"),
+                                  ("unchanged", "hemangioma", "same"), ("worse", "disc_bulge", "worse")):
+        card = page.locator(f'#change-{change} .card[data-finding="{finding}"]')
+        assert card.count() == 1, change
+        assert card.get_attribute("data-change") == change
+        styles[change] = s = _change_style(card)
+        assert s["badge"].lower() == word and s["visible"], (change, s)
+        assert word.upper() in card.inner_text(), change  # the badge word is shown (uppercased by CSS)
+    for a in ("new", "gone", "unchanged"):
+        for b in ("new", "gone", "unchanged"):
+            if a < b:
+                assert styles[a]["border"] != styles[b]["border"], (a, b, styles)
+                assert styles[a]["border"].split()[0] != styles[b]["border"].split()[0], (a, b)  # not colour alone
+                assert styles[a]["badge"] != styles[b]["badge"]
+    # plain words: the new red flag keeps its attention line; the same is not called harmless
+    fracture = page.locator('#change-new .card[data-finding="fracture"]').inner_text()
+    assert "This was not on your last scan." in fracture and "Please make sure your clinician sees this change." in fracture
+    assert "Last scan: not there. This scan: there." in fracture  # "No fracture." had no level
+    assert page.locator("#urgent-summary").is_visible()
+    assert "nothing to worry" not in page.locator("main").inner_text().lower()
+
+    # every in-page link lands on something that exists
+    dead = page.evaluate("""() => Array.from(document.querySelectorAll('a[href^="#"]'))
+        .map(a => a.getAttribute('href').slice(1)).filter(id => !document.getElementById(id))""")
+    assert dead == [], dead
+    # a highlight in the last report goes to its card, and the card back into the new report
+    page.locator('#prior-text a.hl:has(mark[data-finding="disc_protrusion"])').first.click()
+    assert page.url.endswith("#chg-disc_protrusion-L4-L5")
+    card = page.locator("#chg-disc_protrusion-L4-L5")
+    assert -5 <= card.bounding_box()["y"] < 900
+    card.locator('a[href^="#current-m-"]').click()
+    target = page.url.rsplit("#", 1)[1]
+    assert target.startswith("current-m-")
+    assert page.locator(f"#{target} mark").get_attribute("data-finding") == "disc_protrusion"
+    assert -5 <= page.locator(f"#{target}").bounding_box()["y"] < 900
+
+    page.evaluate("window.scrollTo(0, 0)")
+    page.goto(page.url.split("#", 1)[0] + "#")  # no :target outline in the screenshot
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web-compare-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(ARTIFACTS / "web-compare-phone.png"), full_page=True)
+    # the server's log holds none of either report
+    log = server.log()
+    assert CMP_MARKER not in log and "hemangioma" not in log and "paracentral" not in log
+
+
+def test_compare_bad_input_is_shown_on_the_page(browser, server):
+    for scripts in (True, False):
+        context = browser.new_context(viewport={"width": 1200, "height": 900}, java_script_enabled=scripts)
+        pg = context.new_page()
+        pg.goto(server.url + "/compare")
+        pg.fill("#prior-input", "   ")
+        pg.fill("#current-input", "L4-L5: disc bulge. " + "x" * 210_000)  # over the 200,000-byte limit
+        pg.click("#compare")
+        alert = pg.locator("#form-error")
+        alert.wait_for()
+        text = alert.inner_text()
+        assert "Your last report is empty" in text and "Your new report is too long" in text, (scripts, text)
+        assert "200,000 bytes" in text and "Traceback" not in pg.content()
+        assert pg.locator("#compare-form").is_visible()
+        if not scripts:
+            pg.screenshot(path=str(ARTIFACTS / "web-compare-errors.png"), full_page=True)
+        context.close()
+
+
+def test_compare_with_a_photo_of_the_last_report(page, server, tmp_path):
+    from spinecontext.ocrbench import render_page
+
+    old = "FINDINGS:\nL4-L5: Mild disc bulge. Small left paracentral protrusion.\nL3 hemangioma."
+    photo = tmp_path / "old report.jpg"
+    photo.write_bytes(render_page(old, seed=5))
+    page.goto(server.url + "/compare")
+    page.set_input_files("#prior-file", str(photo))
+    page.fill("#current-input", "L4-L5: Mild disc bulge, unchanged. L3 hemangioma, stable.")
+    page.click("#compare")
+    page.wait_for_selector("#prior-ocr-notice", timeout=60_000)
+    assert "check it against your paper copy" in page.locator("#prior-ocr-notice").inner_text()
+    assert page.locator("#current-ocr-notice").count() == 0
+    text = page.locator("#prior-input").input_value()
+    assert "L4-L5" in text and "hemangioma" in text.lower()
+    assert page.locator("#current-input").input_value().startswith("L4-L5: Mild disc bulge, unchanged.")
+    page.click("#compare")
+    page.wait_for_selector("#change-counts")
+    assert page.locator('#change-gone .card[data-finding="disc_protrusion"]').count() == 1
+    assert page.locator('#change-unchanged .card[data-finding="hemangioma"]').count() == 1
+    log = server.log()
+    assert all(line not in log for line in text.splitlines() if len(line) > 12)

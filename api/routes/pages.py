@@ -6,7 +6,10 @@ on a phone, with scripts off, and prints cleanly. The only script
 buttons and checks a file's size before it is uploaded. A photo or scan is read
 by OCR and comes back in the text box for the patient to check before it is
 explained. The result page is :func:`spinecontext.render.html_body` of the
-result (the patient view of :mod:`spinecontext.patient`). Everything the page needs is served from here: no CDN, no fonts, no
+result (the patient view of :mod:`spinecontext.patient`). ``/compare`` takes the
+last report and the new one (pasted or uploaded, the same upload and OCR path)
+and shows :func:`spinecontext.render.compare_html_body` of
+:func:`spinecontext.compare.compare` of the two results. Everything the page needs is served from here: no CDN, no fonts, no
 network calls. Report text is always escaped. Nothing is stored.
 """
 
@@ -21,11 +24,12 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ...compare import compare as compare_results
+from ...render import COMPARE_CSS, compare_html_body, compare_texts, html_body
 from ...render import CSS as REPORT_CSS
-from ...render import html_body
 from ...result import ReportResult
 from ..errors import ApiError
-from ..service import annotate_text, get_nlp, get_settings
+from ..service import annotate_text, check_text, get_nlp, get_settings
 from ..uploads import read_upload
 
 router = APIRouter(include_in_schema=False)
@@ -90,8 +94,14 @@ each finding explained in plain words, and how common it is in people of your ag
   <input id="age-input" name="age" type="number" min="0" max="120" inputmode="numeric" value="{html.escape(age)}">
   <button type="submit" id="explain">Explain my report</button>
 </form>
+{_compare_offer()}
 <p class="small">This page explains words in a report. It does not diagnose, and it does not
 replace your clinician, who knows your symptoms and your examination.</p>"""
+
+
+def _compare_offer() -> str:
+    t = compare_texts()
+    return f'<p class="compare-offer" id="compare-offer">{html.escape(t.offer)} <a href="/compare" id="compare-link">{html.escape(t.link)}</a></p>'
 
 
 def radiologist_form(message: Optional[str] = None, text: str = "", age: str = "", *, intro: bool = True) -> str:
@@ -196,7 +206,8 @@ async def patient_result(request: Request) -> HTMLResponse:
                     patient_form(exc.message, keep, age, max_file_bytes=settings.max_file_bytes),
                     view="patient", status=exc.status_code)
     tools = ('<div class="tools"><button type="button" data-print hidden>Print or save as PDF</button>'
-             '<a href="/">Explain another report</a></div>')
+             '<a href="/">Explain another report</a>'
+             f'<a href="/compare" id="compare-link">{html.escape(compare_texts(settings.patterns_dir).link)}</a></div>')
     return page("Your report, explained", tools + html_body(entry.text, result, settings.patterns_dir), view="patient")
 
 
@@ -253,4 +264,152 @@ async def radiologist_result(request: Request) -> Response:
 
 @router.get("/assets/report.css")
 async def report_css() -> Response:
-    return Response(REPORT_CSS, media_type="text/css; charset=utf-8")
+    return Response(REPORT_CSS + COMPARE_CSS, media_type="text/css; charset=utf-8")
+
+
+# --- compare with my last report ---------------------------------------------------
+
+SIDES = ("prior", "current")
+
+
+def compare_form(messages: Optional[list] = None, texts: Optional[dict] = None, *, ocr: Optional[dict] = None,
+                 max_file_bytes: int = 15_000_000, patterns_dir=None) -> str:
+    """The two-report form: for each report a text box and a file input (the upload and OCR
+    path of the single-report form); ``ocr`` maps a side to "photo"/"scan" when its text was
+    read by OCR and needs checking."""
+    t = compare_texts(patterns_dir)
+    f = t.form
+    texts, ocr = texts or {}, ocr or {}
+    errors = "".join(f"<li>{html.escape(m)}</li>" for m in (messages or []))
+    alert = f'<div class="error" role="alert" id="form-error"><ul>{errors}</ul></div>' if errors else ""
+    accept = ('.txt,.pdf,.docx,.jpg,.jpeg,.png,.heic,.heif,.webp,text/plain,application/pdf,'
+              'application/vnd.openxmlformats-officedocument.wordprocessingml.document,image/jpeg,image/png,'
+              'image/heic,image/heif,image/webp')
+    parts = []
+    for side, label in (("prior", f.prior_label), ("current", f.current_label)):
+        notice = ""
+        if ocr.get(side):
+            notice = (f'<div class="notice" role="status" id="{side}-ocr-notice">'
+                      f'{html.escape(f.ocr_check.format(what=ocr[side], button=f.submit))}</div>')
+        parts.append(f"""<fieldset class="side" id="{side}-side"><legend>{html.escape(label)}</legend>
+  <label for="{side}-input">{html.escape(f.paste_label)}</label>
+  {notice}
+  <textarea id="{side}-input" name="{side}_text" rows="10" spellcheck="false">{html.escape(texts.get(side, ""))}</textarea>
+  <label for="{side}-file">{html.escape(f.file_label.format(mb=max_file_bytes // 1_000_000))}</label>
+  <input id="{side}-file" name="{side}_file" type="file" accept="{accept}" data-error="{side}-file-error">
+  <div class="error" role="alert" id="{side}-file-error" tabindex="-1" hidden></div>
+</fieldset>""")
+    return f"""<h1>{html.escape(f.title)}</h1>
+<p class="lead">{html.escape(f.lead)}</p>
+<p class="privacy">{PRIVACY}</p>
+{alert}
+<form method="post" action="/compare" enctype="multipart/form-data" class="entry" id="compare-form" data-max-file-bytes="{max_file_bytes}">
+{"".join(parts)}
+  <button type="submit" id="compare">{html.escape(f.submit)}</button>
+</form>
+<p class="small"><a href="/">Explain one report</a></p>
+<p class="small">This page explains words in two reports. It does not diagnose, and it does not
+replace your clinician, who knows your symptoms and your examination.</p>"""
+
+
+def compare_error_page(message: str, status: int, max_file_bytes: int) -> HTMLResponse:
+    """The compare form with an error (used by the request guard for over-limit bodies)."""
+    return page(compare_texts().form.title, compare_form([message], max_file_bytes=max_file_bytes),
+                view="patient", status=status)
+
+
+@router.get("/compare", response_class=HTMLResponse)
+async def compare_page(request: Request) -> HTMLResponse:
+    settings = get_settings(request)
+    return page(compare_texts(settings.patterns_dir).form.title,
+                compare_form(max_file_bytes=settings.max_file_bytes, patterns_dir=settings.patterns_dir),
+                view="patient")
+
+
+class CompareFormError(Exception):
+    def __init__(self, status: int, messages: list[str]):
+        self.status, self.messages = status, messages
+
+
+@router.post("/compare", response_class=HTMLResponse)
+async def compare_result(request: Request) -> HTMLResponse:
+    """Both reports from the form (pasted, or a file each: .txt/.pdf/.docx, or a photo or scan
+    read by OCR, which comes back in its box to check first), then the compare view. Every
+    problem of either report is listed on the form; nothing is stored or logged."""
+    settings = get_settings(request)
+    t = compare_texts(settings.patterns_dir)
+    err = t.errors
+    which = {"prior": err.which.prior, "current": err.which.current}
+    texts = {side: "" for side in SIDES}
+    sources = {side: "pasted text" for side in SIDES}
+    ocr: dict[str, str] = {}
+    status, messages = 422, []
+
+    def fail(code: int, message: str) -> None:
+        nonlocal status
+        status = max(status, code) if messages else code
+        messages.append(message)
+
+    try:
+        form = await request.form(max_files=2, max_fields=4, max_part_size=settings.max_json_body_bytes)
+    except StarletteHTTPException as exc:
+        too_big = "maximum size" in str(exc.detail)
+        message = (err.too_long.format(which="A report", size=f"over {settings.max_json_body_bytes:,}",
+                                       limit=f"{settings.max_text_bytes:,}") if too_big else err.form)
+        return page(t.form.title, compare_form([message], max_file_bytes=settings.max_file_bytes,
+                                               patterns_dir=settings.patterns_dir),
+                    view="patient", status=413 if too_big else 422)
+    try:
+        for side in SIDES:
+            raw = form.get(f"{side}_text")
+            texts[side] = raw if isinstance(raw, str) else ""
+            upload = form.get(f"{side}_file")
+            if isinstance(upload, UploadFile) and upload.filename:
+                data = await upload.read(settings.max_file_bytes + 1)
+                try:
+                    texts[side], was_ocr = await to_thread.run_sync(read_upload, data, upload.filename, settings)
+                except ApiError as exc:
+                    fail(exc.status_code, err.file.format(which=which[side], message=exc.message))
+                    continue
+                finally:
+                    del data
+                sources[side] = upload.filename[:200]
+                if was_ocr:
+                    ocr[side] = "scan" if upload.filename.lower().endswith(".pdf") else "photo"
+    finally:
+        await form.close()
+    for side in SIDES:
+        text = texts[side]
+        try:
+            check_text(text, settings, what=which[side])
+        except ApiError as exc:
+            if exc.code == "text_too_large":
+                fail(413, err.too_long.format(which=which[side], size=f"{len(text.encode('utf-8', 'replace')):,}",
+                                              limit=f"{settings.max_text_bytes:,}"))
+            else:
+                fail(exc.status_code, err.unreadable.format(which=which[side]))
+            texts[side] = ""  # never send an over-long or broken text back into the page
+            ocr.pop(side, None)
+            continue
+        if not text.strip() and not any(m.startswith(which[side] + ":") for m in messages):
+            fail(422, err.empty.format(which=which[side]))
+    if messages or ocr:
+        # a problem, or text read by OCR: the form again, filled in, for the patient to fix or check
+        title = t.form.title
+        return page(title, compare_form(messages, texts, ocr=ocr, max_file_bytes=settings.max_file_bytes,
+                                        patterns_dir=settings.patterns_dir),
+                    view="patient", status=status if messages else 200)
+    nlp = get_nlp(request)
+    try:
+        prior = await annotate_text(nlp, texts["prior"], age=None, report_id="prior", settings=settings)
+        current = await annotate_text(nlp, texts["current"], age=None, report_id="current", settings=settings)
+    except ApiError as exc:  # pragma: no cover - the checks above come first
+        return page(t.form.title, compare_form([exc.message], texts, max_file_bytes=settings.max_file_bytes,
+                                               patterns_dir=settings.patterns_dir),
+                    view="patient", status=exc.status_code)
+    result = compare_results(prior, current, settings.patterns_dir)
+    tools = ('<div class="tools"><button type="button" data-print hidden>Print or save as PDF</button>'
+             f'<a href="/compare">{html.escape(t.result.again)}</a><a href="/">Explain one report</a></div>')
+    body = compare_html_body(result, texts["prior"], texts["current"], settings.patterns_dir,
+                             prior_name=sources["prior"], current_name=sources["current"])
+    return page(t.result.title, tools + body, view="patient")
