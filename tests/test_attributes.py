@@ -71,3 +71,9 @@ def test_words_grading_the_next_clause_do_not_grade_this_one(annotate):
 def test_distributive_grade(annotate):
     r = annotate("Spondylosis, annular bulging and facet joint disease at L1-L2 and L3-L4, all mild in degree.")
     assert {f.finding: f.severity for f in r.findings} == {"osteophyte": "mild", "disc_bulge": "mild", "facet_arthropathy": "mild"}
+
+
+def test_mod_is_moderate_in_terse_notes(annotate):
+    r = annotate("L3/4 - mod bulge, mod b/l facet hypertrophy, mild canal stenosis")
+    assert {f.finding: f.severity for f in r.findings} == {
+        "disc_bulge": "moderate", "facet_arthropathy": "moderate", "central_canal_stenosis": "mild"}

@@ -192,3 +192,29 @@ def test_a_noun_after_a_list_covers_every_structure_in_it(pairs, text, expected)
 ])
 def test_odd_characters_and_the_sacrum_never_fail(annotate, text):
     assert annotate(text).findings
+
+
+@pytest.mark.parametrize("text,pair", [
+    # the predicate word class: a form of "to be", remain, appear ... and adverbs
+    ("L4/5: The foramina at L4/5 remain mildly narrowed.", ("foraminal_stenosis", "L4-L5")),
+    ("L4-5: The right lateral recess is now only mildly narrowed.", ("lateral_recess_stenosis", "L4-L5")),
+    ("The lateral recesses at L4-5 are moderately narrowed.", ("lateral_recess_stenosis", "L4-L5")),
+    ("At L3-4 the spinal canal appears moderately narrowed.", ("central_canal_stenosis", "L3-L4")),
+    # a terse note that leaves the noun out after the list's first stenosis
+    ("L3/4 mod canal stenosis, mild L foraminal.", ("foraminal_stenosis", "L3-L4")),
+    # the noun after a list covers both
+    ("L4-5: mild foraminal and canal narrowing.", ("foraminal_stenosis", "L4-L5")),
+])
+def test_state_words_after_their_structure(pairs, text, pair):
+    assert pairs(text).get(pair) == "present"
+
+
+def test_foraminal_as_an_adjective_is_not_stenosis(pairs):
+    p = pairs("L4-5: mild foraminal disc protrusion. The foraminal zones are clear.")
+    assert ("foraminal_stenosis", "L4-L5") not in p or p[("foraminal_stenosis", "L4-L5")] == "absent"
+    assert p[("disc_protrusion", "L4-L5")] == "present"
+
+
+def test_noun_after_a_negated_list_covers_both(pairs):
+    p = pairs("L4-5: no foraminal or canal stenosis.")
+    assert p == {("foraminal_stenosis", "L4-L5"): "absent", ("central_canal_stenosis", "L4-L5"): "absent"}
