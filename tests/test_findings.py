@@ -218,3 +218,11 @@ def test_foraminal_as_an_adjective_is_not_stenosis(pairs):
 def test_noun_after_a_negated_list_covers_both(pairs):
     p = pairs("L4-5: no foraminal or canal stenosis.")
     assert p == {("foraminal_stenosis", "L4-L5"): "absent", ("central_canal_stenosis", "L4-L5"): "absent"}
+
+
+def test_focal_lesion_with_a_size_is_the_named_cancer(pairs):
+    """A focal bone lesion is malignancy where the report names the cancer; a size
+    may stand between the adjective and the noun."""
+    p = pairs("Known multiple myeloma.\nFocal 2 cm lesion L3 body. No fracture.")
+    assert p.get(("malignancy", "L3")) == "present"
+    assert ("malignancy", "L3") not in pairs("Focal 2 cm lesion L3 body. No fracture.")
