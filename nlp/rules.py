@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import ClassVar, Literal, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -205,20 +205,20 @@ class FindingsFile(_Strict):
 
 
 # --- context ----------------------------------------------------------------
-class ContextRule(_Strict):
+class _CueRule(_Strict):
+    """A ConText-style rule: literal words or a pattern, a scope in words and a stop."""
+
+    #: what the rule is called in errors
+    _what: ClassVar[str] = "rule"
     literal: Optional[str] = None
     pattern: Optional[Regex] = None
-    category: Literal[
-        "NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "PSEUDO", "TERMINATE", "EXAM_FINDING"
-    ]
-    direction: Literal["forward", "backward", "bidirectional"] = "forward"
     max_scope: int = Field(default=10, ge=1, le=60)
     #: the modifier does not reach past text matching this (e.g. "[,;]")
     stop: Optional[Regex] = None
 
     def model_post_init(self, __context) -> None:
         if (self.literal is None) == (self.pattern is None):
-            raise ValueError("a context rule needs exactly one of 'literal' or 'pattern'")
+            raise ValueError(f"a {self._what} needs exactly one of 'literal' or 'pattern'")
         for rx in (self.pattern, self.stop):
             if rx is not None:
                 _check_regex(rx)
@@ -229,6 +229,14 @@ class ContextRule(_Strict):
             return self.pattern
         words = [re.escape(w) for w in self.literal.split()]
         return r"\b" + r"\s+".join(words) + r"\b"
+
+
+class ContextRule(_CueRule):
+    _what: ClassVar[str] = "context rule"
+    category: Literal[
+        "NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "PSEUDO", "TERMINATE", "EXAM_FINDING"
+    ]
+    direction: Literal["forward", "backward", "bidirectional"] = "forward"
 
 
 class ContextFile(_Strict):
@@ -244,27 +252,11 @@ CHANGE_CATEGORIES = {"NEW": "new", "WORSE": "worse", "BETTER": "better", "UNCHAN
 SECTION_KINDS = ("history", "technique", "comparison", "findings", "exam")
 
 
-class ChangeRule(_Strict):
-    literal: Optional[str] = None
-    pattern: Optional[Regex] = None
+class ChangeRule(_CueRule):
+    _what: ClassVar[str] = "change rule"
     category: Literal["NEW", "WORSE", "BETTER", "UNCHANGED", "RESOLVED", "PRIOR", "GLOBAL", "PSEUDO", "TERMINATE",
                       "RELATIVE"]
     direction: Literal["forward", "backward", "bidirectional"] = "bidirectional"
-    max_scope: int = Field(default=10, ge=1, le=60)
-    stop: Optional[Regex] = None
-
-    def model_post_init(self, __context) -> None:
-        if (self.literal is None) == (self.pattern is None):
-            raise ValueError("a change rule needs exactly one of 'literal' or 'pattern'")
-        for rx in (self.pattern, self.stop):
-            if rx is not None:
-                _check_regex(rx)
-
-    @property
-    def regex(self) -> str:
-        if self.pattern is not None:
-            return self.pattern
-        return r"\b" + r"\s+".join(re.escape(w) for w in self.literal.split()) + r"\b"
 
 
 class ComparisonWords(_Strict):
