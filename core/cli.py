@@ -146,7 +146,11 @@ def evaluate(
         reports = read_gold(gold)
     except GoldFileError as exc:
         _fail(str(exc))
-    ev = run_eval(_load(patterns), reports)
+    _print_evaluation(run_eval(_load(patterns), reports), as_json, errors, format_summary, format_errors)
+
+
+def _print_evaluation(ev, as_json: bool, errors: bool, format_summary, format_errors) -> None:
+    """The figures of an evaluation (JSON, or the summary text), and its errors if asked."""
     summary = ev.summary()
     if as_json:
         if errors:
@@ -231,16 +235,8 @@ def evaluate_compare(
         pairs = read_pairs(gold)
     except GoldFileError as exc:
         _fail(str(exc))
-    ev = evaluate_pairs(_load(patterns), pairs, patterns)
-    summary = ev.summary()
-    if as_json:
-        if errors:
-            summary["errors"] = ev.errors
-        typer.echo(json.dumps(summary, indent=2, default=list))
-        return
-    typer.echo(format_pair_summary(summary))
-    if errors and ev.errors:
-        typer.echo("\n" + format_pair_errors(ev))
+    _print_evaluation(evaluate_pairs(_load(patterns), pairs, patterns), as_json, errors,
+                      format_pair_summary, format_pair_errors)
 
 
 @app.command()

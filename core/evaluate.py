@@ -51,17 +51,20 @@ class GoldReport:
         return levelled_wins({k for k, a in self.assertions.items() if a == "present"})
 
 
-def read_gold(path: Path) -> list[GoldReport]:
-    out = []
+def _gold_lines(path: Path) -> list[tuple[int, str]]:
+    """The non-blank lines of a gold .jsonl file with their numbers (GoldFileError if unreadable)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise GoldFileError(f"{path}: no such file") from None
     except UnicodeDecodeError:
         raise GoldFileError(f"{path}: not UTF-8 text") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    return [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+
+
+def read_gold(path: Path) -> list[GoldReport]:
+    out = []
+    for n, line in _gold_lines(path):
         try:
             out.append(gold_report(json.loads(line), f"line {n}"))
         except (ValueError, KeyError, TypeError) as exc:
@@ -304,15 +307,7 @@ class GoldPair:
 def read_pairs(path: Path) -> list[GoldPair]:
     """Gold pairs (corpora/README.md, change_pairs.jsonl): id, prior, current, changes."""
     out = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise GoldFileError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise GoldFileError(f"{path}: not UTF-8 text") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for n, line in _gold_lines(path):
         try:
             row = json.loads(line)
             reports = [gold_report(row[side], f"line {n} {side}") for side in ("prior", "current")]
