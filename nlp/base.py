@@ -6,15 +6,27 @@ import shutil
 from bisect import bisect_right
 from operator import itemgetter
 from pathlib import Path
-from typing import Iterable, Optional, Union
+from typing import Callable, Iterable, Optional, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.util import raise_error
 
 from . import extensions, rules
 
 
-class RuleComponent:
+class ErrorHandling:
+    """spaCy's error-handler protocol (as ``spacy.pipeline.Pipe``): ``nlp.set_error_handler``
+    reaches the component, and ``Language.__call__``/``pipe`` use the handler it returns."""
+
+    def set_error_handler(self, error_handler: Callable) -> None:
+        self.error_handler = error_handler
+
+    def get_error_handler(self) -> Callable:
+        return getattr(self, "error_handler", raise_error)
+
+
+class RuleComponent(ErrorHandling):
     """A pipeline component whose behaviour comes from files in ``patterns/``.
 
     ``to_disk`` copies the rule files the component reads into the saved

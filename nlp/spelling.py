@@ -43,7 +43,7 @@ from spacy.tokens import Doc
 
 from . import extensions as ext
 from . import rules
-from .base import CACHE_KEYS, SPANS_KEY, SPELLING_KEY, TEXT_KEY, RuleComponent, doc_text, drop_caches, set_entities
+from .base import CACHE_KEYS, SPANS_KEY, SPELLING_KEY, TEXT_KEY, ErrorHandling, RuleComponent, doc_text, drop_caches, set_entities
 from .sentences import FEW_SENTENCES
 
 __all__ = ["SPELLING_KEY", "Speller", "OffsetMap", "restore", "load_speller"]
@@ -441,7 +441,7 @@ class SpellingCorrector(RuleComponent):
         return doc
 
 
-class Finisher:
+class Finisher(ErrorHandling):
     """The last component: offsets back to the original report, then drop the caches."""
 
     def __init__(self, nlp: Language, name: str) -> None:
