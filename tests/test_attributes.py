@@ -77,3 +77,9 @@ def test_mod_is_moderate_in_terse_notes(annotate):
     r = annotate("L3/4 - mod bulge, mod b/l facet hypertrophy, mild canal stenosis")
     assert {f.finding: f.severity for f in r.findings} == {
         "disc_bulge": "moderate", "facet_arthropathy": "moderate", "central_canal_stenosis": "mild"}
+
+
+def test_a_comparative_of_large_does_not_grade(annotate):
+    assert one(annotate, "Bilateral psoas abscesses, right larger than left.", "infection").severity is None
+    assert one(annotate, "Disc bulges, largest at L4-5, narrowing the left foramen.", "foraminal_stenosis").severity is None
+    assert one(annotate, "Large disc extrusion at L4-5.", "disc_extrusion").severity == "severe"

@@ -123,6 +123,9 @@ import pytest  # noqa: E402
     ("Loss of normal water signal in the L4-5 disc.", "disc_desiccation", "L4-L5"),
     ("Interspace narrowing at L4-5.", "disc_height_loss", "L4-L5"),
     ("Structural collapse of L2.", "fracture", "L2"),
+    ("Pathological collapse of L4 with epidural extension.", "fracture", "L4"),
+    ("Vertebra plana of L2.", "fracture", "L2"),
+    ("Partial L3 collapse.", "fracture", "L3"),
     ("Loss of vertebral height at L3.", "fracture", "L3"),
     ("Chance fracture of L1.", "fracture", "L1"),
     ("Insufficiency fracture of the sacrum.", "fracture", "sacrum"),
@@ -155,6 +158,8 @@ def test_findings_without_their_usual_noun(pairs, text, finding, level):
     "Fat-containing direct inguinal hernias on both sides.",
     "A few cauda equina nerve roots herniate through the dural defect.",
     "Facet joint effusions at L4-5.",
+    # clumped roots are arachnoiditis, not compression
+    "Clumping of the cauda equina nerve roots at L3, suggestive of arachnoiditis.",
 ])
 def test_anatomy_that_is_not_a_finding(pairs, text):
     assert not [k for k, a in pairs(text).items() if a == "present"]
@@ -226,3 +231,9 @@ def test_focal_lesion_with_a_size_is_the_named_cancer(pairs):
     p = pairs("Known multiple myeloma.\nFocal 2 cm lesion L3 body. No fracture.")
     assert p.get(("malignancy", "L3")) == "present"
     assert ("malignancy", "L3") not in pairs("Focal 2 cm lesion L3 body. No fracture.")
+
+
+def test_collapse_of_a_disc_level_is_height_loss_not_fracture(pairs):
+    p = pairs("Collapse of the L4-5 disc space.")
+    assert p.get(("disc_height_loss", "L4-L5")) == "present"
+    assert not [k for k in p if k[0] == "fracture"]
