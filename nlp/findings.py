@@ -64,6 +64,8 @@ class FindingMatcher(RuleComponent):
         self.everywhere = re.compile(levels.everywhere, rules.FLAGS)
         self.everywhere_needs = scan.needed_literals(self.everywhere.pattern, rules.FLAGS)
         self.also_at = re.compile(levels.also_at, rules.FLAGS) if levels.also_at else None
+        self.pick_of_list = [(re.compile(rx, rules.FLAGS), which) for rx, which in
+                             ((levels.last_of_list, -1), (levels.first_of_list, 0)) if rx]
         plain: list[str] = []
         cond: list[str] = []
         self.plain_specs: list[tuple[str, rules.PatternSpec]] = []
@@ -289,6 +291,12 @@ class FindingMatcher(RuleComponent):
                         chosen = {**after, "levels": unique(after["levels"] + extra)}
             elif before is not None:
                 chosen = before
+                if len(before["levels"]) > 1 and self.pick_of_list and fs - before["end"] <= 60:
+                    # "at L4/5 and L5/S1, the latter abutting ...": one level of the list
+                    for rx, which in self.pick_of_list:
+                        if rx.search(text, before["end"], fs):
+                            chosen = {**before, "levels": [before["levels"][which]]}
+                            break
             elif after is not None:
                 chosen = after
         if (chosen is not None and rule.level_kind == "disc" and not any("-" in lv for lv in chosen["levels"])

@@ -146,8 +146,12 @@ class LevelsFile(_Strict):
     not_under_header: Regex
     same_level_as_before: Regex
     everywhere: Regex
+    # "protrusions at L4/5 and L5/S1, the latter abutting the S1 root": words between a
+    # list of levels and a later finding that pick one level of the list
+    last_of_list: Optional[Regex] = None
+    first_of_list: Optional[Regex] = None
     _v = field_validator(
-        "not_under_header", "same_level_as_before", "everywhere", "list_joiner", "ordinal_nouns", "bare_number_list", "also_at", "range_joiner", "range_prefix", "not_a_level_after",
+        "last_of_list", "first_of_list", "not_under_header", "same_level_as_before", "everywhere", "list_joiner", "ordinal_nouns", "bare_number_list", "also_at", "range_joiner", "range_prefix", "not_a_level_after",
         "not_a_level_before", "header_after", "sentence_header_before",
     )(_check_regex)
 

@@ -160,3 +160,12 @@ def test_disc_finding_under_a_disc_header_is_not_moved_to_a_lone_vertebra(pairs)
 def test_inline_region_label_covers_its_paragraph_only(pairs):
     p = pairs("Hips: symmetric narrowing of both joint spaces.\n\nDiffuse disc bulges at L4/L5 indenting the thecal sac.")
     assert p[("disc_bulge", "L4-L5")] == "present"
+
+
+def test_the_latter_and_the_former_pick_one_level_of_a_list(pairs):
+    p = pairs("Disc protrusions at L4/5 and L5/S1, the latter abutting the left S1 nerve root.")
+    assert p.get(("nerve_root_compression", "L5-S1")) == "present"
+    assert ("nerve_root_compression", "L4-L5") not in p
+    assert p.get(("disc_protrusion", "L4-L5")) == p.get(("disc_protrusion", "L5-S1")) == "present"
+    p = pairs("Disc bulges at L3-4 and L4-5, the former with mild left foraminal narrowing.")
+    assert ("foraminal_stenosis", "L3-L4") in p and ("foraminal_stenosis", "L4-L5") not in p
