@@ -75,3 +75,9 @@ def test_backward_negations_are_not_taken_by_the_forward_not(annotate, text, fin
 def test_a_relative_clause_keeps_its_negation_to_itself(annotate):
     got = {f.finding: f.assertion for f in annotate("Small protrusion that does not contact the S1 roots.").findings}
     assert got["disc_protrusion"] == "present"
+
+
+def test_one_side_graded_and_the_other_denied_is_present(pairs):
+    assert pairs("L4-L5: Mild right and no left foraminal narrowing.")[("foraminal_stenosis", "L4-L5")] == "present"
+    assert pairs("L4-L5: No right but moderate left foraminal narrowing.")[("foraminal_stenosis", "L4-L5")] == "present"
+    assert pairs("L4-L5: No right or left foraminal narrowing.")[("foraminal_stenosis", "L4-L5")] == "absent"
