@@ -64,6 +64,7 @@ class FindingMatcher(RuleComponent):
         self.everywhere = re.compile(levels.everywhere, rules.FLAGS)
         self.everywhere_needs = scan.needed_literals(self.everywhere.pattern, rules.FLAGS)
         self.also_at = re.compile(levels.also_at, rules.FLAGS) if levels.also_at else None
+        self.topic_label = re.compile(levels.topic_label, rules.FLAGS) if levels.topic_label else None
         self.pick_of_list = [(re.compile(rx, rules.FLAGS), which) for rx, which in
                              ((levels.last_of_list, -1), (levels.first_of_list, 0)) if rx]
         plain: list[str] = []
@@ -315,7 +316,8 @@ class FindingMatcher(RuleComponent):
                     gap = text[g["end"]:s0]
                     # "at this level" refers back within the paragraph; otherwise a
                     # sentence takes the level of the sentence before it on its line
-                    if "\n" not in gap or index.sentence_has(self.same_level, si, self.same_level_needs) and not _BLANK.search(gap):
+                    if ("\n" not in gap or index.sentence_has(self.same_level, si, self.same_level_needs) and not _BLANK.search(gap)) \
+                            and not (self.topic_label is not None and self.topic_label.match(text, s0)):
                         chosen = g
         if chosen is None:
             return []

@@ -148,10 +148,13 @@ class LevelsFile(_Strict):
     everywhere: Regex
     # "protrusions at L4/5 and L5/S1, the latter abutting the S1 root": words between a
     # list of levels and a later finding that pick one level of the list
+    # a sentence opening with a label of its own ("Marrow: ...") starts a new topic: it
+    # does not take the level of the sentence before it on its line
+    topic_label: Optional[Regex] = None
     last_of_list: Optional[Regex] = None
     first_of_list: Optional[Regex] = None
     _v = field_validator(
-        "last_of_list", "first_of_list", "not_under_header", "same_level_as_before", "everywhere", "list_joiner", "ordinal_nouns", "bare_number_list", "also_at", "range_joiner", "range_prefix", "not_a_level_after",
+        "topic_label", "last_of_list", "first_of_list", "not_under_header", "same_level_as_before", "everywhere", "list_joiner", "ordinal_nouns", "bare_number_list", "also_at", "range_joiner", "range_prefix", "not_a_level_after",
         "not_a_level_before", "header_after", "sentence_header_before",
     )(_check_regex)
 

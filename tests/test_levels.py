@@ -169,3 +169,12 @@ def test_the_latter_and_the_former_pick_one_level_of_a_list(pairs):
     assert p.get(("disc_protrusion", "L4-L5")) == p.get(("disc_protrusion", "L5-S1")) == "present"
     p = pairs("Disc bulges at L3-4 and L4-5, the former with mild left foraminal narrowing.")
     assert ("foraminal_stenosis", "L3-L4") in p and ("foraminal_stenosis", "L4-L5") not in p
+
+
+def test_a_sentence_with_a_label_of_its_own_does_not_take_the_level_before_it(pairs):
+    p = pairs("FINDINGS: Alignment: mild levoscoliosis centred at L2. Marrow: no marrow-replacing lesion. Conus: normal.")
+    assert p.get(("malignancy", "")) == "absent" and ("malignancy", "L2") not in p
+    # a clause before a colon is no label; a plain next sentence keeps the level
+    p = pairs("A lesion in the pedicle of L4. This is non-specific: a metastasis cannot be excluded.")
+    assert p.get(("malignancy", "L4")) == "possible"
+    assert pairs("L4-5: bulge. Mild canal stenosis.").get(("central_canal_stenosis", "L4-L5")) == "present"
