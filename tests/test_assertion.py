@@ -81,3 +81,7 @@ def test_one_side_graded_and_the_other_denied_is_present(pairs):
     assert pairs("L4-L5: Mild right and no left foraminal narrowing.")[("foraminal_stenosis", "L4-L5")] == "present"
     assert pairs("L4-L5: No right but moderate left foraminal narrowing.")[("foraminal_stenosis", "L4-L5")] == "present"
     assert pairs("L4-L5: No right or left foraminal narrowing.")[("foraminal_stenosis", "L4-L5")] == "absent"
+
+
+def test_what_looked_like_is_a_hedge(pairs):
+    assert pairs("The myelogram showed what looked like severe stenosis at L3-L4.")[("central_canal_stenosis", "L3-L4")] == "possible"

@@ -237,3 +237,29 @@ def test_collapse_of_a_disc_level_is_height_loss_not_fracture(pairs):
     p = pairs("Collapse of the L4-5 disc space.")
     assert p.get(("disc_height_loss", "L4-L5")) == "present"
     assert not [k for k in p if k[0] == "fracture"]
+
+
+def test_structured_labels_and_their_states(pairs):
+    p = pairs("L4-5: Central canal: moderate narrowing. Neural foramina: severe narrowing on the left. "
+              "Lateral recesses: narrowed bilaterally.")
+    assert p == {("central_canal_stenosis", "L4-L5"): "present", ("foraminal_stenosis", "L4-L5"): "present",
+                 ("lateral_recess_stenosis", "L4-L5"): "present"}
+    p = pairs("L3-4: Spinal canal: patent. Foramina: patent. Lateral recesses: clear.")
+    assert set(p.values()) == {"absent"} and len(p) == 3
+    p = pairs("L2-3: Central canal: no stenosis. Neural foramina: no significant stenosis.")
+    assert p == {("central_canal_stenosis", "L2-L3"): "absent", ("foraminal_stenosis", "L2-L3"): "absent"}
+
+
+@pytest.mark.parametrize("text,level", [
+    ("Conclusion: severe L4/5 stenosis.", "L4-L5"),
+    ("Moderate L3-L4 stenosis.", "L3-L4"),
+    ("Severe stenosis at L3-4.", "L3-L4"),
+    ("Tandem lumbar stenosis, worst at L4-L5.", "L4-L5"),
+])
+def test_stenosis_with_no_structure_named_is_the_canals(pairs, text, level):
+    assert pairs(text).get(("central_canal_stenosis", level)) == "present"
+
+
+def test_stenosis_of_a_named_foramen_is_not_the_canals(pairs):
+    p = pairs("Moderate stenosis of the left neural foramen at L4-5.")
+    assert p == {("foraminal_stenosis", "L4-L5"): "present"}
