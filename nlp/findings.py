@@ -64,6 +64,7 @@ class FindingMatcher(RuleComponent):
         self.everywhere = re.compile(levels.everywhere, rules.FLAGS)
         self.everywhere_needs = scan.needed_literals(self.everywhere.pattern, rules.FLAGS)
         self.also_at = re.compile(levels.also_at, rules.FLAGS) if levels.also_at else None
+        self.between = re.compile(levels.disc_between, rules.FLAGS) if levels.disc_between else None
         self.topic_label = re.compile(levels.topic_label, rules.FLAGS) if levels.topic_label else None
         self.pick_of_list = [(re.compile(rx, rules.FLAGS), which) for rx, which in
                              ((levels.last_of_list, -1), (levels.first_of_list, 0)) if rx]
@@ -334,6 +335,10 @@ class FindingMatcher(RuleComponent):
             levels = unique([lv.split("-")[0] for lv in discs])
         if rule.single_vertebra == "disc_below" and not discs:
             levels = [f"{v}-{self.spine.below(v)}" for v in bodies if self.spine.below(v)]
+        elif (rule.level_kind == "disc" and not discs and len(bodies) == 2 and self.between is not None
+              and self.spine.below(bodies[0]) == bodies[1] and self.between.search(text, s0, s1)):
+            # "the L2 and L3 vertebral bodies with loss of the intervening disc height": the disc between
+            levels = [f"{bodies[0]}-{bodies[1]}"]
         return levels
 
     # -- pipeline -----------------------------------------------------------------
@@ -355,6 +360,8 @@ class FindingMatcher(RuleComponent):
             region = section.get("region")
             if levels and not lumbar:
                 continue  # stated only at cervical or thoracic levels
+            if section["kind"] == "general":
+                continue  # a teaching case's discussion: the disease in general, not this patient
             if region in NOT_LUMBAR or region == "thoracic" and not lumbar:
                 continue  # under a cervical, thoracic or other-exam title
             f.update({

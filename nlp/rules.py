@@ -78,7 +78,7 @@ class VocabularyFile(_Strict):
 # --- sections ---------------------------------------------------------------
 class SectionHeader(_Strict):
     name: str
-    kind: Literal["history", "technique", "comparison", "findings", "exam"]
+    kind: Literal["history", "technique", "comparison", "findings", "exam", "general"]
     pattern: Regex
     _v = field_validator("pattern")(_check_regex)
 
@@ -151,10 +151,13 @@ class LevelsFile(_Strict):
     # a sentence opening with a label of its own ("Marrow: ...") starts a new topic: it
     # does not take the level of the sentence before it on its line
     topic_label: Optional[Regex] = None
+    # a disc finding at two neighbouring vertebrae is at the disc between them when the
+    # sentence says so ("the L2 and L3 vertebral bodies and the intervening disc")
+    disc_between: Optional[Regex] = None
     last_of_list: Optional[Regex] = None
     first_of_list: Optional[Regex] = None
     _v = field_validator(
-        "topic_label", "last_of_list", "first_of_list", "not_under_header", "same_level_as_before", "everywhere", "list_joiner", "ordinal_nouns", "bare_number_list", "also_at", "range_joiner", "range_prefix", "not_a_level_after",
+        "topic_label", "disc_between", "last_of_list", "first_of_list", "not_under_header", "same_level_as_before", "everywhere", "list_joiner", "ordinal_nouns", "bare_number_list", "also_at", "range_joiner", "range_prefix", "not_a_level_after",
         "not_a_level_before", "header_after", "sentence_header_before",
     )(_check_regex)
 

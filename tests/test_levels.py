@@ -178,3 +178,8 @@ def test_a_sentence_with_a_label_of_its_own_does_not_take_the_level_before_it(pa
     p = pairs("A lesion in the pedicle of L4. This is non-specific: a metastasis cannot be excluded.")
     assert p.get(("malignancy", "L4")) == "possible"
     assert pairs("L4-5: bulge. Mild canal stenosis.").get(("central_canal_stenosis", "L4-L5")) == "present"
+
+
+def test_the_intervening_disc_of_two_neighbouring_vertebrae(pairs):
+    p = pairs("T2 hyperintensity of the L2 and L3 vertebral bodies with loss of the intervening disc height.")
+    assert p.get(("disc_height_loss", "L2-L3")) == "present"

@@ -48,3 +48,13 @@ def test_section_spans(nlp):
     doc = nlp("FINDINGS:\nDisc bulge.\nIMPRESSION:\nBulge.")
     assert [s.label_ for s in doc._.spine_section_spans] == ["findings", "impression"]
     assert [s.text for s in doc._.spine_level_spans] == []
+
+
+def test_a_teaching_cases_discussion_holds_no_findings(pairs):
+    text = ("Findings: A small anterior epidural abscess at L2-3.\n"
+            "Diagnosis: Pyogenic spondylodiscitis.\n"
+            "Discussion: The main differential is Modic type 1 change, and metastatic disease.\n"
+            "Teaching points:\n- Tuberculous spondylitis forms large paraspinal abscesses.")
+    p = pairs(text)
+    assert p.get(("infection", "L2-L3")) == "present"
+    assert not any(k[0] in ("modic_change", "malignancy") for k in p)
