@@ -85,3 +85,17 @@ def test_one_side_graded_and_the_other_denied_is_present(pairs):
 
 def test_what_looked_like_is_a_hedge(pairs):
     assert pairs("The myelogram showed what looked like severe stenosis at L3-L4.")[("central_canal_stenosis", "L3-L4")] == "possible"
+
+
+@pytest.mark.parametrize("text,pair", [
+    ("There is nothing to suggest discitis.", ("infection", "")),
+    ("Type 1 endplate changes at L2-L3 with no findings to suggest discitis.", ("infection", "L2-L3")),
+    ("No features to suggest an infective process.", ("infection", "")),
+    ("Not suspicious for malignancy.", ("malignancy", "")),
+])
+def test_a_denied_hedge_is_a_negation(pairs, text, pair):
+    assert pairs(text)[pair] == "absent"
+
+
+def test_a_hedge_alone_stays_a_hedge(pairs):
+    assert pairs("Findings suggest discitis at L4-5.")[("infection", "L4-L5")] == "possible"

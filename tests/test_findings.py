@@ -265,3 +265,7 @@ def test_stenosis_with_no_structure_named_is_the_canals(pairs, text, level):
 def test_stenosis_of_a_named_foramen_is_not_the_canals(pairs):
     p = pairs("Moderate stenosis of the left neural foramen at L4-5.")
     assert p == {("foraminal_stenosis", "L4-L5"): "present"}
+
+
+def test_nerve_root_compromise_is_compression(pairs):
+    assert pairs("L4/5: shallow bulge without nerve root compromise.")[("nerve_root_compression", "L4-L5")] == "absent"
