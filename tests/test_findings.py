@@ -269,3 +269,8 @@ def test_stenosis_of_a_named_foramen_is_not_the_canals(pairs):
 
 def test_nerve_root_compromise_is_compression(pairs):
     assert pairs("L4/5: shallow bulge without nerve root compromise.")[("nerve_root_compression", "L4-L5")] == "absent"
+
+
+def test_a_pseudo_bulge_is_not_a_disc_bulge(pairs):
+    p = pairs("Grade 1 anterolisthesis at L4-5 with uncovering of the disc and a pseudo-bulge.")
+    assert p.get(("spondylolisthesis", "L4-L5")) == "present" and not [k for k in p if k[0] == "disc_bulge"]
