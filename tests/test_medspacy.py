@@ -172,7 +172,7 @@ def test_exported_files_load_with_medspacys_loaders(pack):
     sections = SectionRule.from_json(str(out / SECTIONS))
     assert len(targets) == counts["target_rules"] > 100
     assert len(context) == counts["context_rules"] >= 15
-    assert [s.category for s in sections] == ["history", "technique", "comparison", "findings", "impression", "exam"]
+    assert [s.category for s in sections] == ["history", "technique", "comparison", "findings", "impression", "discussion", "exam"]
     ids = set(findings_by_id())
     assert {t.category for t in targets} == ids  # every finding has at least one exported pattern
     assert {c.category for c in context} >= {"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "PSEUDO", "TERMINATE"}

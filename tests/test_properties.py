@@ -109,3 +109,19 @@ def test_largest_allowed_report_is_processed(annotate):
     assert len(r.findings) > 10_000
     for f in r.findings[::997]:
         assert text[f.start:f.end] == f.text
+
+
+def test_mentions_start_and_end_on_their_words(nlp):
+    """No finding expression takes the whitespace around its words (a mention's text is
+    what the patient page highlights and what its span covers)."""
+    import json
+
+    from conftest import ROOT
+    texts = ["Severe stenosis at L3-4.", "Canal: moderate stenosis. Foramina: patent.",
+             "Mild right and no left foraminal narrowing at L4-5.", "No left recess stenosis."]
+    for name in ("longform.jsonl", "holdout.jsonl", "reports.jsonl", "change_single.jsonl"):
+        for line in (ROOT / "corpora" / name).read_text(encoding="utf-8").splitlines():
+            texts.append(json.loads(line)["text"])
+    for text in texts:
+        for f in nlp(text)._.spine_findings:
+            assert f["text"] == f["text"].strip() and f["text"], (f["finding"], f["text"])
