@@ -603,10 +603,16 @@ def fine_keys(low: str, starts: list[int]) -> list[str]:
     _, both, words, is_word = _last_starts
     keys = None
     if starts is words and is_word is not None:
-        # the word starts are some of the starts with punctuation: pick their keys
+        # the word starts are some of the starts with punctuation: pick their keys from
+        # those, computing them first (the other components walk them too)
         for entry in _last_keys:
             if entry[1] is both and entry[0] is low:
                 keys = list(compress(entry[2], is_word))
+        if keys is None:
+            all_keys = [low[p:p + FINE] for p in both]
+            _last_keys[1] = _last_keys[0]
+            _last_keys[0] = (low, both, all_keys)
+            keys = list(compress(all_keys, is_word))
     if keys is None:
         keys = [low[p:p + FINE] for p in starts]
     _last_keys[1] = _last_keys[0]
