@@ -274,3 +274,10 @@ def test_nerve_root_compromise_is_compression(pairs):
 def test_a_pseudo_bulge_is_not_a_disc_bulge(pairs):
     p = pairs("Grade 1 anterolisthesis at L4-5 with uncovering of the disc and a pseudo-bulge.")
     assert p.get(("spondylolisthesis", "L4-L5")) == "present" and not [k for k in p if k[0] == "disc_bulge"]
+
+
+def test_a_collapse_in_a_sentence_about_vertebrae_is_a_fracture(pairs):
+    p = pairs("There is destruction of the T12 and L1 vertebral bodies with collapse of their anterior portions.")
+    assert p.get(("fracture", "T12")) == p.get(("fracture", "L1")) == "present"
+    assert pairs("L2 shows marrow oedema anteriorly without collapse.").get(("fracture", "L2")) == "absent"
+    assert not [k for k in pairs("The L5-S1 disc has collapsed.") if k[0] == "fracture"]
