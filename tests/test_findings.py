@@ -281,3 +281,16 @@ def test_a_collapse_in_a_sentence_about_vertebrae_is_a_fracture(pairs):
     assert p.get(("fracture", "T12")) == p.get(("fracture", "L1")) == "present"
     assert pairs("L2 shows marrow oedema anteriorly without collapse.").get(("fracture", "L2")) == "absent"
     assert not [k for k in pairs("The L5-S1 disc has collapsed.") if k[0] == "fracture"]
+
+
+def test_involvement_is_the_cancer_the_report_names(pairs):
+    p = pairs("Known lymphoma. Marrow involvement of L3. A focal lesion in S1 may represent further disease.")
+    assert p.get(("malignancy", "L3")) == "present" and p.get(("malignancy", "S1")) == "possible"
+    # without a named cancer, "involvement" is no tumour
+    assert not [k for k in pairs("Discitis at L1-2 with probable early involvement of L3.") if k[0] == "malignancy"]
+
+
+def test_cauda_equina_roots_are_not_a_single_root(pairs):
+    p = pairs("Severe compression of the thecal sac at L3-L4 with crowding and compression of the cauda equina nerve roots.")
+    assert p.get(("cauda_equina_compression", "L3-L4")) == "present"
+    assert ("nerve_root_compression", "L3-L4") not in p
