@@ -284,7 +284,7 @@ def test_a_collapse_in_a_sentence_about_vertebrae_is_a_fracture(pairs):
 
 
 def test_involvement_is_the_cancer_the_report_names(pairs):
-    p = pairs("Known lymphoma. Marrow involvement of L3. A focal lesion in S1 may represent further disease.")
+    p = pairs("Known lymphoma. Marrow involvement of L3. A T1 hypointensity in S1 may represent further disease.")
     assert p.get(("malignancy", "L3")) == "present" and p.get(("malignancy", "S1")) == "possible"
     # without a named cancer, "involvement" is no tumour
     assert not [k for k in pairs("Discitis at L1-2 with probable early involvement of L3.") if k[0] == "malignancy"]
