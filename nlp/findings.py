@@ -64,6 +64,7 @@ class FindingMatcher(RuleComponent):
         self.everywhere = re.compile(levels.everywhere, rules.FLAGS)
         self.everywhere_needs = scan.needed_literals(self.everywhere.pattern, rules.FLAGS)
         self.also_at = re.compile(levels.also_at, rules.FLAGS) if levels.also_at else None
+        self.procedure = re.compile(levels.procedure_after, rules.FLAGS) if levels.procedure_after else None
         self.between = re.compile(levels.disc_between, rules.FLAGS) if levels.disc_between else None
         self.topic_label = re.compile(levels.topic_label, rules.FLAGS) if levels.topic_label else None
         self.pick_of_list = [(re.compile(rx, rules.FLAGS), which) for rx, which in
@@ -276,6 +277,14 @@ class FindingMatcher(RuleComponent):
                 if cands[k]["end"] <= fs:
                     before = cands[k]
                 k -= 1
+            if before is not None and self.procedure is not None and self.procedure.match(text, before["end"]):
+                # "degeneration at L3-L4 above the L4-S1 fusion, with ... stenosis": a level that
+                # names an operation is not the finding's when another level comes before it
+                while k >= 0 and k >= i - 8:
+                    if cands[k]["end"] <= before["start"] and not self.procedure.match(text, cands[k]["end"]):
+                        before = cands[k]
+                        break
+                    k -= 1
             if j > i:
                 chosen = cands[i]  # a level inside the mention ("narrowed L4-5 disc space")
             elif after is not None and after["start"] - fe <= 60 and ADJACENT.match(text, fe, after["start"]):

@@ -154,10 +154,12 @@ class LevelsFile(_Strict):
     # a disc finding at two neighbouring vertebrae is at the disc between them when the
     # sentence says so ("the L2 and L3 vertebral bodies and the intervening disc")
     disc_between: Optional[Regex] = None
+    # words after a level that make it the level of an operation ("the L4-S1 fusion")
+    procedure_after: Optional[Regex] = None
     last_of_list: Optional[Regex] = None
     first_of_list: Optional[Regex] = None
     _v = field_validator(
-        "topic_label", "disc_between", "last_of_list", "first_of_list", "not_under_header", "same_level_as_before", "everywhere", "list_joiner", "ordinal_nouns", "bare_number_list", "also_at", "range_joiner", "range_prefix", "not_a_level_after",
+        "topic_label", "disc_between", "procedure_after", "last_of_list", "first_of_list", "not_under_header", "same_level_as_before", "everywhere", "list_joiner", "ordinal_nouns", "bare_number_list", "also_at", "range_joiner", "range_prefix", "not_a_level_after",
         "not_a_level_before", "header_after", "sentence_header_before",
     )(_check_regex)
 

@@ -183,3 +183,10 @@ def test_a_sentence_with_a_label_of_its_own_does_not_take_the_level_before_it(pa
 def test_the_intervening_disc_of_two_neighbouring_vertebrae(pairs):
     p = pairs("T2 hyperintensity of the L2 and L3 vertebral bodies with loss of the intervening disc height.")
     assert p.get(("disc_height_loss", "L2-L3")) == "present"
+
+
+def test_a_level_naming_an_operation_is_not_the_findings_when_another_comes_before(pairs):
+    p = pairs("Adjacent segment degeneration at L3-L4 above the L4-S1 fusion, with severe central canal stenosis.")
+    assert p == {("central_canal_stenosis", "L3-L4"): "present"}
+    # with no other level, the operation's level stays
+    assert pairs("Recurrent disc herniation at the L4-5 laminectomy site.").get(("disc_herniation", "L4-L5")) == "present"
