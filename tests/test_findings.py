@@ -294,3 +294,13 @@ def test_cauda_equina_roots_are_not_a_single_root(pairs):
     p = pairs("Severe compression of the thecal sac at L3-L4 with crowding and compression of the cauda equina nerve roots.")
     assert p.get(("cauda_equina_compression", "L3-L4")) == "present"
     assert ("nerve_root_compression", "L3-L4") not in p
+
+
+def test_subchondral_cysts_are_not_a_synovial_cyst(pairs):
+    p = pairs("L4-L5: The facet joints show moderate arthropathy with subchondral cysts. No synovial cyst.")
+    assert p.get(("synovial_cyst", "L4-L5")) == "absent"
+
+
+def test_a_one_sided_disc_collapse_is_not_a_fracture(pairs):
+    p = pairs("L3/L4: Severe disc space narrowing with asymmetric left-sided collapse.")
+    assert not [k for k in p if k[0] == "fracture"]
