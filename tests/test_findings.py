@@ -52,6 +52,7 @@ def test_each_finding_is_found(annotate, finding):
 @pytest.mark.parametrize("text,finding", [
     ("Severe left neuroforaminal stenosis at L5-S1.", "foraminal_stenosis"),
     ("Moderate neuro-foraminal narrowing at L4-5.", "foraminal_stenosis"),
+    ("L4-L5: The left L5 root is surrounded and mildly displaced.", "nerve_root_compression"),
     ("Dissicating disc materials.", "disc_desiccation"),
     ("dehtdrated disc material", "disc_desiccation"),
     ("Rt paracentral disc protruion noted", "disc_protrusion"),
