@@ -54,6 +54,16 @@ def test_holdout_corpus_bars(nlp):
     assert s["red_flags"]["recall"] >= 0.95, s["red_flags"]
 
 
+def test_traps_corpus_bars(nlp):
+    """40 hard reports written blind (complex red flags, follow-ups, traps, patients' typos)."""
+    s = evaluate(nlp, read_gold(OWN.parent / "traps.jsonl")).summary()
+    assert s["reports"] == 40
+    assert s["pair"]["f1"] >= 0.95, s["pair"]
+    assert s["severity"]["accuracy"] >= 0.92, s["severity"]
+    assert s["negation"]["rate"] <= 0.02, s["negation"]
+    assert s["red_flags"]["gold"] >= 50 and s["red_flags"]["recall"] >= 0.95, s["red_flags"]
+
+
 def test_longform_corpus_bars(nlp):
     s = evaluate(nlp, read_gold(LONGFORM)).summary()
     assert s["reports"] >= 100

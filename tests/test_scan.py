@@ -76,7 +76,7 @@ def scanners(nlp):
 def corpus_texts():
     import json
 
-    files = [OWN, ROOT / "corpora" / "blind.jsonl", ROOT / "corpora" / "longform.jsonl", DEV, REALSTYLE]
+    files = [OWN, ROOT / "corpora" / "blind.jsonl", ROOT / "corpora" / "longform.jsonl", ROOT / "corpora" / "traps.jsonl", DEV, REALSTYLE]
     out = []
     for f in files:
         if f.exists():
