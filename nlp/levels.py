@@ -27,7 +27,9 @@ from .scan import may_match, needed_literals, text_info, word_scanner, word_star
 _MENTION_REST = (
     r"(?:\s?-|\s)?(?P<an>\d{1,2})"
     r"(?:\s*(?:-|–|—|/|\\|=|\s(?:on|over|upon)\s)\s*(?P<b>[CTDLS])?(?:\s?-|\s)?(?P<bn>\d{1,2}|(?<=[Ss])I\b)"
-    r"|(?P<b2>[LS])(?P<bn2>\d))?"
+    r"|(?P<b2>[LS])(?P<bn2>\d)"
+    # "L4 5:": the next number after a space (kept only when it is the next vertebra)
+    r"|[ \t](?P<bn3>\d)(?!\d|[.,]\d|\s*(?:mm|cm|%|x\b|-|/)))?"
     r"(?![0-9])"
 )
 #: The expression as written: the letter after a lookbehind.
@@ -184,6 +186,12 @@ class LevelFinder(RuleComponent):
             a, an = m.group("a"), m.group("an")
             b = m.group("b") or m.group("b2")
             bn = m.group("bn") or m.group("bn2")
+            end = m.end()
+            if m.group("bn3") is not None:
+                if an.isdigit() and int(m.group("bn3")) == int(an) + 1:
+                    bn = m.group("bn3")  # "L4 5" is L4-L5
+                else:
+                    end = m.start("bn3") - 1  # "L3 2 cm ...": the vertebra alone
             letter = a.upper()
             if bn is None and len(an) == 2 and int(an) > MAX_NUMBER.get(spine.aliases.get(letter, letter), 12):
                 an, bn, b = an[0], an[1], None  # "L45" -> L4, 5
@@ -193,13 +201,13 @@ class LevelFinder(RuleComponent):
             if bn is None:
                 # a lone vertebra: a nerve root ("S1 nerve root") or an MRI
                 # sequence ("T2 signal") is not a level
-                if self.not_after.match(text, m.end()) or self.not_before.search(
+                if self.not_after.match(text, end) or self.not_before.search(
                     text, max(0, m.start() - 12), m.start()
                 ):
                     continue
-                out.append((m.start(), m.end(), [upper]))
+                out.append((m.start(), end, [upper]))
                 if self.bare_numbers is not None:  # "T12, L1, 2, 5": the numbers go on with L
-                    pos = m.end()
+                    pos = end
                     while (c := self.bare_numbers.match(text, pos)) is not None:
                         v = spine.vertebra(a, c.group(1))
                         if v is None:

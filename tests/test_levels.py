@@ -190,3 +190,11 @@ def test_a_level_naming_an_operation_is_not_the_findings_when_another_comes_befo
     assert p == {("central_canal_stenosis", "L3-L4"): "present"}
     # with no other level, the operation's level stays
     assert pairs("Recurrent disc herniation at the L4-5 laminectomy site.").get(("disc_herniation", "L4-L5")) == "present"
+
+
+def test_a_level_with_a_space_before_the_next_number(pairs):
+    p = pairs("L4 5: Disc bulge with endplate spurring.\nIMPRESSION: Mild canal stenosis at L4 5.")
+    assert p.get(("disc_bulge", "L4-L5")) == p.get(("central_canal_stenosis", "L4-L5")) == "present"
+    # not a measurement, and not a number that is not the next vertebra
+    p = pairs("A 5 mm synovial cyst at L4 3 mm from the root.")
+    assert ("synovial_cyst", "L4-L5") not in p
