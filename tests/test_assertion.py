@@ -99,3 +99,10 @@ def test_a_denied_hedge_is_a_negation(pairs, text, pair):
 
 def test_a_hedge_alone_stays_a_hedge(pairs):
     assert pairs("Findings suggest discitis at L4-5.")[("infection", "L4-L5")] == "possible"
+
+
+def test_nil_before_a_finding_negates_it(pairs):
+    p = pairs("Nil fracture or listhesis.\nL4/5 small protrusion. Nil canal stenosis.\nL5/S1 disc dehydration, nil herniation.")
+    assert p[("fracture", "")] == p[("spondylolisthesis", "")] == "absent"
+    assert p[("central_canal_stenosis", "L4-L5")] == p[("disc_herniation", "L5-S1")] == "absent"
+    assert p[("disc_protrusion", "L4-L5")] == "present"
