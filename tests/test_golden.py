@@ -64,6 +64,15 @@ def test_traps_corpus_bars(nlp):
     assert s["red_flags"]["gold"] >= 50 and s["red_flags"]["recall"] >= 0.95, s["red_flags"]
 
 
+def test_styles_corpus_bars(nlp):
+    """45 reports of every style, written blind (first score: pair F1 0.942)."""
+    s = evaluate(nlp, read_gold(OWN.parent / "styles.jsonl")).summary()
+    assert s["reports"] == 45
+    assert s["pair"]["f1"] >= 0.95, s["pair"]
+    assert s["severity"]["accuracy"] >= 0.92, s["severity"]
+    assert s["negation"]["rate"] <= 0.02, s["negation"]
+
+
 def test_longform_corpus_bars(nlp):
     s = evaluate(nlp, read_gold(LONGFORM)).summary()
     assert s["reports"] >= 100
