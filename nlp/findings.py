@@ -271,20 +271,20 @@ class FindingMatcher(RuleComponent):
             i = bisect_left(starts, fs)          # first group starting at or after the mention
             j = bisect_left(starts, fe, lo=i)    # first group starting after it
             after = cands[j] if j < len(cands) else None
-            before = None
+            # the nearest level before the mention; one that names an operation only if no
+            # other comes before it ("degeneration at L3-L4 above the L4-S1 fusion, with ...
+            # stenosis" is L3-L4)
+            before = operation = None
             k = i - 1
             while k >= 0 and before is None and k >= i - 8:
-                if cands[k]["end"] <= fs:
-                    before = cands[k]
+                g = cands[k]
+                if g["end"] <= fs:
+                    if self.procedure is not None and self.procedure.match(text, g["end"]):
+                        operation = operation or g
+                    else:
+                        before = g
                 k -= 1
-            if before is not None and self.procedure is not None and self.procedure.match(text, before["end"]):
-                # "degeneration at L3-L4 above the L4-S1 fusion, with ... stenosis": a level that
-                # names an operation is not the finding's when another level comes before it
-                while k >= 0 and k >= i - 8:
-                    if cands[k]["end"] <= before["start"] and not self.procedure.match(text, cands[k]["end"]):
-                        before = cands[k]
-                        break
-                    k -= 1
+            before = before or operation
             if j > i:
                 chosen = cands[i]  # a level inside the mention ("narrowed L4-5 disc space")
             elif after is not None and after["start"] - fe <= 60 and ADJACENT.match(text, fe, after["start"]):

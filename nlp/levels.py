@@ -188,7 +188,7 @@ class LevelFinder(RuleComponent):
             bn = m.group("bn") or m.group("bn2")
             end = m.end()
             if m.group("bn3") is not None:
-                if an.isdigit() and int(m.group("bn3")) == int(an) + 1:
+                if int(m.group("bn3")) == int(an) + 1:
                     bn = m.group("bn3")  # "L4 5" is L4-L5
                 else:
                     end = m.start("bn3") - 1  # "L3 2 cm ...": the vertebra alone

@@ -44,6 +44,14 @@ class RuleFileError(ValueError):
     """A rule file is missing, malformed, or holds an invalid rule."""
 
 
+def _require_keys(v: dict, keys, noun: str) -> dict:
+    """A validator's check that ``v`` has an entry for every key ("no <noun> for ...")."""
+    missing = [k for k in keys if k not in v]
+    if missing:
+        raise ValueError(f"no {noun} for {', '.join(missing)}")
+    return v
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -146,8 +154,6 @@ class LevelsFile(_Strict):
     not_under_header: Regex
     same_level_as_before: Regex
     everywhere: Regex
-    # "protrusions at L4/5 and L5/S1, the latter abutting the S1 root": words between a
-    # list of levels and a later finding that pick one level of the list
     # a sentence opening with a label of its own ("Marrow: ...") starts a new topic: it
     # does not take the level of the sentence before it on its line
     topic_label: Optional[Regex] = None
@@ -156,6 +162,8 @@ class LevelsFile(_Strict):
     disc_between: Optional[Regex] = None
     # words after a level that make it the level of an operation ("the L4-S1 fusion")
     procedure_after: Optional[Regex] = None
+    # "protrusions at L4/5 and L5/S1, the latter abutting the S1 root": words between a
+    # list of levels and a later finding that pick one level of the list
     last_of_list: Optional[Regex] = None
     first_of_list: Optional[Regex] = None
     _v = field_validator(
@@ -310,18 +318,12 @@ class ChangeNotesFile(_Strict):
     @field_validator("mention")
     @classmethod
     def _all_mention(cls, v: dict) -> dict:
-        missing = [c for c in CHANGES if c not in v]
-        if missing:
-            raise ValueError(f"no line for {', '.join(missing)}")
-        return v
+        return _require_keys(v, CHANGES, "line")
 
     @field_validator("compare")
     @classmethod
     def _all_compare(cls, v: dict) -> dict:
-        missing = [c for c in ("new", "gone", "unchanged", "worse", "better") if c not in v]
-        if missing:
-            raise ValueError(f"no line for {', '.join(missing)}")
-        return v
+        return _require_keys(v, ("new", "gone", "unchanged", "worse", "better"), "line")
 
 
 # --- attributes -------------------------------------------------------------
@@ -480,10 +482,7 @@ class NotesFile(_Strict):
     @field_validator("findings")
     @classmethod
     def _all_ids(cls, v: dict) -> dict:
-        missing = [i for i in TAXONOMY_IDS if i not in v]
-        if missing:
-            raise ValueError(f"no note for {', '.join(missing)}")
-        return v
+        return _require_keys(v, TAXONOMY_IDS, "note")
 
 
 class AppendixFile(_Strict):
@@ -691,10 +690,7 @@ class ComparePageResult(_Strict):
     @field_validator("headings", "badges")
     @classmethod
     def _every_change(cls, v: dict) -> dict:
-        missing = [c for c in _CHANGE_KEYS if c not in v]
-        if missing:
-            raise ValueError(f"no entry for {', '.join(missing)}")
-        return v
+        return _require_keys(v, _CHANGE_KEYS, "entry")
 
 
 class ComparePageFile(_Strict):

@@ -597,24 +597,31 @@ _last_keys: list = [(None, None, None), (None, None, None)]  # (lowered text, st
 def fine_keys(low: str, starts: list[int]) -> list[str]:
     """``low[p:p + FINE]`` for each start ``p``; the answers for the last two lists of
     starts are kept (by identity), as several components walk the same ones."""
-    for entry in _last_keys:
-        if entry[1] is starts and entry[0] is low:
-            return entry[2]
+    keys = _kept_keys(low, starts)
+    if keys is not None:
+        return keys
     _, both, words, is_word = _last_starts
-    keys = None
     if starts is words and is_word is not None:
         # the word starts are some of the starts with punctuation: pick their keys from
         # those, computing them first (the other components walk them too)
-        for entry in _last_keys:
-            if entry[1] is both and entry[0] is low:
-                keys = list(compress(entry[2], is_word))
-        if keys is None:
+        all_keys = _kept_keys(low, both)
+        if all_keys is None:
             all_keys = [low[p:p + FINE] for p in both]
-            _last_keys[1] = _last_keys[0]
-            _last_keys[0] = (low, both, all_keys)
-            keys = list(compress(all_keys, is_word))
-    if keys is None:
+            _keep_keys(low, both, all_keys)
+        keys = list(compress(all_keys, is_word))
+    else:
         keys = [low[p:p + FINE] for p in starts]
+    _keep_keys(low, starts, keys)
+    return keys
+
+
+def _kept_keys(low: str, starts: list[int]) -> Optional[list[str]]:
+    for entry in _last_keys:
+        if entry[1] is starts and entry[0] is low:
+            return entry[2]
+    return None
+
+
+def _keep_keys(low: str, starts: list[int], keys: list[str]) -> None:
     _last_keys[1] = _last_keys[0]
     _last_keys[0] = (low, starts, keys)
-    return keys
